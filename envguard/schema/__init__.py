@@ -1,0 +1,1 @@
+"""Schemas: reading settings classes as variables, and compiling TOML schema files."""
