@@ -28,8 +28,7 @@ def require(module: str, extra: str) -> ModuleType:
                 source=None,
                 code="missing_extra",
                 message=(
-                    f"the {extra} source needs the {top!r} package: "
-                    f"pip install 'envguard[{extra}]'"
+                    f"the {extra} source needs the {top!r} package: pip install 'envguard[{extra}]'"
                 ),
                 category="project",
             )

@@ -64,7 +64,9 @@ class ConfigError(ValueError):
 
     def __repr__(self) -> str:
         codes = ", ".join(sorted({p.code for p in self.errors})) or "none"
-        return f"{type(self).__name__}(env={self.env!r}, errors={len(self.errors)}, codes=[{codes}])"
+        return (
+            f"{type(self).__name__}(env={self.env!r}, errors={len(self.errors)}, codes=[{codes}])"
+        )
 
     def __reduce__(self) -> tuple[object, ...]:
         return (type(self), (self.problems,), {"env": self.env})

@@ -102,7 +102,7 @@ def _strip_optional(annotation: Any) -> Any:
     return annotation
 
 
-def _is_subclass(tp: Any, base: type) -> bool:
+def _is_subclass(tp: Any, base: type | tuple[type, ...]) -> bool:
     return isinstance(tp, type) and issubclass(tp, base)
 
 
@@ -130,7 +130,7 @@ def _type_label(annotation: Any) -> str:
     name = getattr(tp, "__name__", "")
     if "Url" in name or "Dsn" in name:
         return "url"
-    if name == "EmailStr" or name == "NameEmail":
+    if name in {"EmailStr", "NameEmail"}:
         return "email"
     return "str"
 
@@ -193,10 +193,14 @@ def variables(model: type[BaseSettings]) -> tuple[VarSpec, ...]:
     out = []
     for field, info in model.model_fields.items():
         key, name = _key_and_name(field, info, config)
-        extra = info.json_schema_extra if isinstance(info.json_schema_extra, Mapping) else {}
+        extra: Mapping[str, Any] = (
+            info.json_schema_extra if isinstance(info.json_schema_extra, Mapping) else {}
+        )
         label = str(extra.get("type") or _type_label(info.annotation))
         secret = extra.get("secret")
-        if secret is None and _is_subclass(_strip_optional(info.annotation), SecretStr | SecretBytes):
+        if secret is None and _is_subclass(
+            _strip_optional(info.annotation), (SecretStr, SecretBytes)
+        ):
             secret = True
         required_in = extra.get("required_in")
         constraints = _constraints(info)
@@ -209,7 +213,9 @@ def variables(model: type[BaseSettings]) -> tuple[VarSpec, ...]:
                 key=key,
                 type=label,
                 required=info.is_required(),
-                default=info.get_default(call_default_factory=True) if not info.is_required() else MISSING,
+                default=info.get_default(call_default_factory=True)
+                if not info.is_required()
+                else MISSING,
                 secret=None if secret is None else bool(secret),
                 description=info.description,
                 example=info.examples[0] if info.examples else extra.get("example"),

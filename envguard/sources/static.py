@@ -57,9 +57,7 @@ class StaticSource(Source):
 
     def fetch(self, deadline: Deadline) -> Fetched:
         origin = Origin(self.name)
-        return Fetched(
-            {k: Value(v, origin, self.is_sensitive) for k, v in self._values.items()}
-        )
+        return Fetched({k: Value(v, origin, self.is_sensitive) for k, v in self._values.items()})
 
 
 def _as_text(value: object) -> str:

@@ -1,0 +1,1 @@
+"""The ``envguard`` command line (typer). Imported only by the console script."""

@@ -1,0 +1,102 @@
+"""Rendering outcomes and errors as text, JSON or GitHub annotations.
+
+JSON and GitHub output are byte-stable for the same input (sorted keys, no timings).
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+from envguard.cli._options import Format
+from envguard.engine import Outcome, exit_code_for
+from envguard.errors import ConfigError
+from envguard.report import Problem, render_github, render_json, render_text
+
+__all__ = ["counts", "emit", "emit_error", "outcome_payload", "render_outcome", "summary"]
+
+
+def emit(text: str, *, err: bool = False) -> None:
+    """Write ``text`` (with a trailing newline) to stdout, or stderr for diagnostics."""
+    stream = sys.stderr if err else sys.stdout
+    stream.write(text if text.endswith("\n") else text + "\n")
+
+
+def counts(problems: list[Problem]) -> tuple[int, int]:
+    errors = sum(1 for p in problems if p.severity == "error")
+    return errors, len(problems) - errors
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}{'' if n == 1 else 's'}"
+
+
+def emit_error(error: ConfigError, fmt: Format) -> int:
+    """Render a ``ConfigError`` raised before anything was resolved; return its exit code."""
+    code = error.exit_code
+    if fmt is Format.json:
+        emit(
+            render_json(
+                {
+                    "env": error.env,
+                    "exit_code": code,
+                    "problems": [p.to_dict() for p in error.problems],
+                    "valid": False,
+                }
+            )
+        )
+    elif fmt is Format.github:
+        emit(render_github(error.problems, env=error.env), err=False)
+    else:
+        for problem in error.problems:
+            emit(f"envguard: error: {problem.message}", err=True)
+    return code
+
+
+def outcome_payload(outcome: Outcome) -> dict[str, Any]:
+    errors, warnings = counts(outcome.problems)
+    return {
+        "env": outcome.env,
+        "exit_code": outcome.exit_code,
+        "valid": errors == 0,
+        "schema": outcome.model.__name__,
+        "counts": {
+            "errors": errors,
+            "warnings": warnings,
+            "variables": len(outcome.model.model_fields),
+            "resolved_keys": len(outcome.resolution.values),
+            "sources": len(outcome.resolution.statuses),
+        },
+        "problems": [p.to_dict() for p in outcome.problems],
+        "sources": [
+            {"source": s.source, "kind": s.kind, "ok": s.ok, "keys": s.keys, "code": s.code}
+            for s in outcome.resolution.statuses
+        ],
+    }
+
+
+def summary(outcome: Outcome) -> str:
+    """One line: OK with counts, or the number of problems."""
+    errors, warnings = counts(outcome.problems)
+    n_vars = len(outcome.model.model_fields)
+    n_sources = len(outcome.resolution.statuses)
+    tail = f", {_plural(warnings, 'warning')}" if warnings else ""
+    if errors == 0:
+        return (
+            f"OK: environment {outcome.env!r} is valid "
+            f"({_plural(n_vars, 'variable')} from {_plural(n_sources, 'source')}{tail})"
+        )
+    return f"FAILED: environment {outcome.env!r}: {_plural(errors, 'problem')}{tail}"
+
+
+def render_outcome(outcome: Outcome, fmt: Format) -> str:
+    if fmt is Format.json:
+        return render_json(outcome_payload(outcome))
+    if fmt is Format.github:
+        return render_github(outcome.problems, env=outcome.env) + summary(outcome) + "\n"
+    if exit_code_for(outcome.problems) == 0 and not outcome.problems:
+        return summary(outcome) + "\n"
+    if exit_code_for(outcome.problems) == 0:
+        lines = [summary(outcome)] + [f"  warning: {p}" for p in outcome.problems]
+        return "\n".join(lines) + "\n"
+    return render_text(outcome.problems, env=outcome.env) + "\n"

@@ -1,0 +1,32 @@
+"""``envguard check [ENV]``: resolve and validate an environment."""
+
+from __future__ import annotations
+
+from envguard.cli._options import EnvArg, Format, FormatOpt, ProjectOpt, StrictOpt, TimeoutOpt
+from envguard.cli._render import emit, emit_error, render_outcome
+from envguard.engine import evaluate
+from envguard.errors import ProjectError
+
+__all__ = ["check"]
+
+
+def check(
+    env: EnvArg = None,
+    project: ProjectOpt = None,
+    timeout: TimeoutOpt = None,
+    fmt: FormatOpt = Format.text,
+    strict: StrictOpt = False,
+) -> int:
+    """Validate ENV: print every problem, or one OK line with counts.
+
+    Exit codes: 0 valid, 1 invalid, 2 usage or project-file error, 3 a source could not
+    be read.
+    """
+    try:
+        outcome = evaluate(env=env, project=project, strict=strict, timeout=timeout)
+    except ProjectError as error:
+        failure = error
+    else:
+        emit(render_outcome(outcome, fmt))
+        return outcome.exit_code
+    return emit_error(failure, fmt)

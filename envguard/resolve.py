@@ -1,0 +1,203 @@
+"""Fetch an environment's sources and merge them by precedence, keeping every origin.
+
+Local sources are read inline. Remote sources are fetched concurrently on daemon threads:
+the resolver stops waiting at the overall deadline, so a server that trickles bytes cannot
+stretch a run, and an abandoned thread never delays interpreter exit.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+
+from envguard.errors import SourceError
+from envguard.report import Problem
+from envguard.sources._retry import Deadline
+from envguard.sources.base import Fetched, Source, Value
+
+__all__ = ["Resolution", "SourceStatus", "resolve"]
+
+
+@dataclass(frozen=True, slots=True)
+class SourceStatus:
+    """How reading one source went: for ``show``, health checks and reports."""
+
+    source: str
+    kind: str
+    ok: bool
+    seconds: float
+    keys: int
+    code: str | None = None
+
+
+@dataclass(slots=True)
+class Resolution:
+    """Every key with its winning value and origin, plus what each source offered.
+
+    Attributes:
+        env: the environment resolved.
+        values: the winning value of each key (the last source that set it).
+        offered: every value of each key, in precedence order (earliest first).
+        problems: problems found while reading sources (parse errors, failures).
+        statuses: one :class:`SourceStatus` per source, in precedence order.
+    """
+
+    env: str
+    values: dict[str, Value] = field(default_factory=dict)
+    offered: dict[str, list[Value]] = field(default_factory=dict)
+    problems: list[Problem] = field(default_factory=list)
+    statuses: list[SourceStatus] = field(default_factory=list)
+
+    @property
+    def complete(self) -> bool:
+        """False when a source could not be read, so validation is incomplete."""
+        return all(s.ok for s in self.statuses)
+
+
+class _Job:
+    """One unit of fetching on a daemon thread: a single source or a group of one kind."""
+
+    def __init__(self, sources: Sequence[Source], deadline: Deadline) -> None:
+        self.sources = list(sources)
+        self.results: list[Fetched | BaseException] | None = None
+        self.seconds = 0.0
+        self.done = threading.Event()
+        self._deadline = deadline
+
+    def run(self) -> None:
+        start = time.perf_counter()
+        try:
+            if len(self.sources) == 1:
+                self.results = [_fetch_one(self.sources[0], self._deadline)]
+            else:
+                self.results = type(self.sources[0]).fetch_group(self.sources, self._deadline)
+        finally:
+            self.seconds = time.perf_counter() - start
+            self.done.set()
+
+    def start(self) -> None:
+        threading.Thread(target=self.run, name="envguard-fetch", daemon=True).start()
+
+
+def _fetch_one(source: Source, deadline: Deadline) -> Fetched | BaseException:
+    try:
+        return source.fetch(deadline)
+    except Exception as exc:  # noqa: BLE001 - handed back and reported as a problem
+        return exc
+
+
+def _overrides_group(cls: type[Source]) -> bool:
+    return cls.fetch_group.__func__ is not Source.fetch_group.__func__  # type: ignore[attr-defined]
+
+
+def _plan(sources: Sequence[Source], deadline: Deadline) -> dict[int, _Job]:
+    """Group remote sources into jobs: one per source, or one per kind that batches."""
+    jobs: dict[int, _Job] = {}
+    groups: dict[type[Source], list[int]] = {}
+    for index, source in enumerate(sources):
+        if not source.remote:
+            continue
+        cls = type(source)
+        if _overrides_group(cls):
+            groups.setdefault(cls, []).append(index)
+        else:
+            jobs[index] = _Job([source], deadline)
+    for indexes in groups.values():
+        job = _Job([sources[i] for i in indexes], deadline)
+        for i in indexes:
+            jobs[i] = job
+    return jobs
+
+
+def _timeout_problem(source: Source, deadline: Deadline) -> Problem:
+    return Problem(
+        key=None,
+        source=source.describe(),
+        code="source_timeout",
+        message=f"{source.describe()}: no answer within the {deadline.seconds:g}s deadline",
+        category="source",
+    )
+
+
+def _failure_problems(source: Source, exc: BaseException) -> list[Problem]:
+    if isinstance(exc, SourceError):
+        return [
+            p if p.category != "validation" else replace(p, category="source") for p in exc.problems
+        ]
+    # An unexpected exception from a source: report its type only; its message could
+    # carry a value.
+    return [
+        Problem(
+            key=None,
+            source=source.describe(),
+            code="source_failed",
+            message=f"{source.describe()}: failed unexpectedly ({type(exc).__name__}); "
+            "set ENVGUARD_DEBUG=1 for details",
+            category="source",
+        )
+    ]
+
+
+def resolve(sources: Sequence[Source], *, env: str, deadline: Deadline | float) -> Resolution:
+    """Fetch every source (remote ones concurrently) and merge them by precedence.
+
+    Later sources override earlier ones. A source that fails or misses the deadline adds
+    its problems and a failed status; the others are still merged.
+    """
+    if not isinstance(deadline, Deadline):
+        deadline = Deadline(deadline)
+    jobs = _plan(sources, deadline)
+    started: set[int] = set()
+    for job in jobs.values():
+        if id(job) not in started:
+            started.add(id(job))
+            job.start()
+
+    result = Resolution(env=env)
+    for index, source in enumerate(sources):
+        start = time.perf_counter()
+        outcome: Fetched | BaseException | None
+        pending = jobs.get(index)
+        if pending is None:
+            outcome = _fetch_one(source, deadline)
+            seconds = time.perf_counter() - start
+        else:
+            finished = pending.done.wait(deadline.remaining())
+            results = pending.results if finished else None
+            outcome = results[pending.sources.index(source)] if results else None
+            seconds = pending.seconds if finished else deadline.seconds
+        _merge(result, source, outcome, seconds, deadline)
+    return result
+
+
+def _merge(
+    result: Resolution,
+    source: Source,
+    outcome: Fetched | BaseException | None,
+    seconds: float,
+    deadline: Deadline,
+) -> None:
+    name = source.describe()
+    if outcome is None:
+        problem = _timeout_problem(source, deadline)
+        result.problems.append(problem)
+        result.statuses.append(SourceStatus(name, source.kind, False, seconds, 0, problem.code))
+        return
+    if isinstance(outcome, BaseException):
+        problems = _failure_problems(source, outcome)
+        result.problems.extend(problems)
+        code = problems[0].code if problems else "source_failed"
+        result.statuses.append(SourceStatus(name, source.kind, False, seconds, 0, code))
+        return
+    result.problems.extend(outcome.problems)
+    result.statuses.append(SourceStatus(name, source.kind, True, seconds, len(outcome.values)))
+    values, offered = result.values, result.offered
+    for key, value in outcome.values.items():
+        values[key] = value
+        seen = offered.get(key)
+        if seen is None:
+            offered[key] = [value]
+        else:
+            seen.append(value)

@@ -1,0 +1,212 @@
+"""Validate a resolution against a schema: one pass, every problem, nothing secret.
+
+This is the fast path: the resolved mapping is validated directly by pydantic-core
+(``model_validate``), without pydantic-settings' per-instantiation source machinery.
+Problems are built from ``ValidationError.errors(include_input=False)`` inside the
+``except`` block and returned after it, so no exception chain carries a raw value.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from pydantic import ValidationError
+from pydantic_settings import BaseSettings
+
+from envguard.report import Problem, Redactor
+from envguard.resolve import Resolution
+from envguard.schema.fields import VarSpec, looks_secret, url_has_credentials, variables
+from envguard.sources.base import Value
+
+__all__ = ["Validated", "is_secret", "validate"]
+
+M = TypeVar("M", bound=BaseSettings)
+
+
+@dataclass(slots=True)
+class Validated(Generic[M]):
+    """The outcome of validation: the settings object (when valid) and every problem."""
+
+    settings: M | None
+    problems: list[Problem]
+    redactor: Redactor
+
+
+def is_secret(spec: VarSpec | None, name: str, value: Value | None) -> bool:
+    """Secret by the schema's declaration; else by source, name, or URL credentials."""
+    if spec is not None and spec.secret is not None:
+        return spec.secret
+    if value is not None and (value.sensitive or url_has_credentials(value.text)):
+        return True
+    return looks_secret(name)
+
+
+def _lookup(model: type[BaseSettings], values: Mapping[str, Value]) -> Mapping[str, Value]:
+    if model.model_config.get("case_sensitive"):
+        return values
+    return {k.upper(): v for k, v in values.items()}
+
+
+def _origin_fields(value: Value | None) -> dict[str, Any]:
+    if value is None:
+        return {"source": None}
+    o = value.origin
+    return {"source": str(o), "file": o.file, "line": o.line}
+
+
+_LENGTH_MESSAGES = {
+    "too_short": "must have at least {min_length} {unit}",
+    "string_too_short": "must have at least {min_length} {unit}",
+    "too_long": "must have at most {max_length} {unit}",
+    "string_too_long": "must have at most {max_length} {unit}",
+}
+
+
+def _message(error: Mapping[str, Any], spec: VarSpec | None) -> tuple[str, str]:
+    """A stable code and a plain-words message; lengths of secrets are not disclosed."""
+    code = str(error["type"])
+    if code == "missing":
+        return code, "required, but not set by any source"
+    template = _LENGTH_MESSAGES.get(code)
+    ctx = error.get("ctx") or {}
+    if template is not None and ("min_length" in ctx or "max_length" in ctx):
+        unit = "items" if spec is not None and spec.type == "list" else "characters"
+        return code, template.format(unit=unit, **ctx)
+    return code, str(error["msg"])
+
+
+def _accepts_unknown(name: str, value: Value, prefix: str) -> bool:
+    """Whether a key the schema does not declare is worth a warning.
+
+    The process environment always holds unrelated variables (PATH, HOME): only keys
+    carrying the schema's ``env_prefix`` are checked there. Every key of a file or a
+    secret store is checked, since someone put it there for this app.
+    """
+    if value.origin.source == "env":
+        return bool(prefix) and name.upper().startswith(prefix.upper())
+    return True
+
+
+def _prepare(
+    specs: tuple[VarSpec, ...],
+    lookup: Mapping[str, Value],
+    redactor: Redactor,
+    problems: list[Problem],
+    case_sensitive: bool,
+) -> tuple[dict[str, Any], dict[str, tuple[VarSpec, Value | None]]]:
+    """The mapping to validate (raw strings, JSON-decoded where the field is complex)."""
+    data: dict[str, Any] = {}
+    by_key: dict[str, tuple[VarSpec, Value | None]] = {}
+    for spec in specs:
+        value = lookup.get(spec.name if case_sensitive else spec.name.upper())
+        by_key[spec.key] = (spec, value)
+        if value is None:
+            continue
+        if is_secret(spec, spec.name, value):
+            redactor.add(value.text)
+        if spec.deprecated:
+            problems.append(
+                Problem(
+                    spec.name,
+                    code="deprecated",
+                    message=f"is deprecated: {spec.deprecated}",
+                    severity="warning",
+                    **_origin_fields(value),
+                )
+            )
+        if not spec.decode_json:
+            data[spec.key] = value.text
+            continue
+        try:
+            data[spec.key] = json.loads(value.text)
+        except json.JSONDecodeError as exc:
+            # The message of a JSONDecodeError holds no input; its .doc does.
+            problems.append(
+                Problem(
+                    spec.name,
+                    code="json_invalid",
+                    message=f"is not valid JSON (line {exc.lineno} column {exc.colno})",
+                    **_origin_fields(value),
+                )
+            )
+    return data, by_key
+
+
+def _unknown(
+    model: type[BaseSettings],
+    resolution: Resolution,
+    known: set[str],
+    redactor: Redactor,
+    case_sensitive: bool,
+    strict: bool,
+) -> list[Problem]:
+    """Keys set by a source but not declared by the schema (secret ones are scrubbed)."""
+    prefix = str(model.model_config.get("env_prefix") or "")
+    names = sorted(known)
+    problems = []
+    for name, value in resolution.values.items():
+        upper = name if case_sensitive else name.upper()
+        if upper in known:
+            continue
+        if is_secret(None, name, value):
+            redactor.add(value.text)
+        if not _accepts_unknown(name, value, prefix):
+            continue
+        close = difflib.get_close_matches(upper, names, n=1)
+        hint = f" (did you mean {close[0]}?)" if close else ""
+        problems.append(
+            Problem(
+                name,
+                code="unknown_key",
+                message=f"is not declared in the schema{hint}",
+                severity="error" if strict else "warning",
+                **_origin_fields(value),
+            )
+        )
+    return problems
+
+
+def validate(
+    model: type[M], resolution: Resolution, *, env: str, strict: bool = False
+) -> Validated[M]:
+    """Validate ``resolution`` against ``model``; collect every problem at once.
+
+    Args:
+        model: the settings class.
+        resolution: the merged values with their origins.
+        env: the environment's name (for messages).
+        strict: report undeclared keys as errors rather than warnings.
+    """
+    specs = variables(model)
+    case_sensitive = bool(model.model_config.get("case_sensitive"))
+    lookup = _lookup(model, resolution.values)
+    redactor = Redactor()
+    problems: list[Problem] = []
+    data, by_key = _prepare(specs, lookup, redactor, problems, case_sensitive)
+    known = {(s.name if case_sensitive else s.name.upper()) for s in specs}
+    problems += _unknown(model, resolution, known, redactor, case_sensitive, strict)
+
+    # A key that failed JSON decoding was left out of ``data``: drop pydantic's "missing".
+    failed_json = {p.key for p in problems if p.code == "json_invalid"}
+    settings: M | None = None
+    try:
+        settings = model.model_validate(data)
+    except ValidationError as exc:
+        for error in exc.errors(include_input=False, include_url=False):
+            loc = error.get("loc") or ()
+            spec, value = by_key.get(str(loc[0]), (None, None)) if loc else (None, None)
+            key = spec.name if spec else (".".join(map(str, loc)) or None)
+            if key in failed_json:
+                continue
+            code, message = _message(error, spec)
+            if len(loc) > 1:
+                message = f"{'.'.join(map(str, loc[1:]))}: {message}"
+            problems.append(Problem(key, code=code, message=message, **_origin_fields(value)))
+    if any(p.severity == "error" for p in problems):
+        settings = None
+    problems.sort(key=lambda p: p.severity != "error")  # stable: errors, then warnings
+    return Validated(settings, [redactor.scrub_problem(p) for p in problems], redactor)
