@@ -10,7 +10,7 @@ from __future__ import annotations
 import difflib
 import os
 from collections.abc import Mapping, MutableMapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -116,11 +116,14 @@ class Project:
         )
         sources: list[Source] = []
         problems: list[Problem] = []
-        for entry in self.envs[env]:
+        where = f"{self.path}: [env.{env}]" if self.path else f"[env.{env}]"
+        for index, entry in enumerate(self.envs[env], start=1):
             try:
                 sources.append(source_class(_kind_of(entry)).from_entry(entry, ctx))
             except ProjectError as exc:
-                problems.extend(exc.problems)
+                # Name the file, environment and entry, as parse-time problems do.
+                prefix = f"{where} source {index}: "
+                problems.extend(replace(p, message=prefix + p.message) for p in exc.problems)
         if problems:
             raise ProjectError(problems, env=env)
         return sources
@@ -169,7 +172,30 @@ def load_project(path: str | os.PathLike[str] | None = None) -> Project:
     else:
         file = Path(path)
         if file.is_dir():
-            file = file / PROJECT_FILE
+            # A directory means its own project file, as discovery would find it there.
+            pyproject = file / "pyproject.toml"
+            use_pyproject = not (file / PROJECT_FILE).is_file() and pyproject.is_file()
+            file = pyproject if use_pyproject else file / PROJECT_FILE
+    return _load_file(file)
+
+
+def _load_file(file: Path) -> Project:
+    try:
+        stat = file.stat()
+    except OSError:
+        return _parse_file(file)  # read_toml reports the reason
+    key = (str(file.resolve()), stat.st_mtime_ns, stat.st_size)
+    cached = _CACHE.get(key)
+    if cached is None:
+        cached = _CACHE[key] = _parse_file(file)
+    return cached
+
+
+#: Parsed project files by (path, mtime, size): ``load()`` in a loop reparses nothing.
+_CACHE: dict[tuple[str, int, int], Project] = {}
+
+
+def _parse_file(file: Path) -> Project:
     data = read_toml(file)
     if file.name == "pyproject.toml":
         data = data.get("tool", {}).get("envguard")

@@ -6,6 +6,7 @@ only when an environment actually uses it.
 
 from __future__ import annotations
 
+import functools
 import importlib
 
 from envguard.sources.base import BuildContext, Fetched, Origin, Source, Value
@@ -23,6 +24,7 @@ REGISTRY: dict[str, str] = {
 }
 
 
+@functools.cache
 def source_class(kind: str) -> type[Source]:
     """Import and return the source class registered for ``kind`` (a ``KeyError`` if none)."""
     module_name, _, attr = REGISTRY[kind].partition(":")

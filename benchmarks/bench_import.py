@@ -1,0 +1,40 @@
+"""Whole-process import time: ``import envguard`` vs ``from pydantic_settings import BaseSettings``.
+
+Each figure is the median wall time of fresh interpreter processes. Run:
+    .venv/bin/python benchmarks/bench_import.py [RUNS]
+"""
+
+from __future__ import annotations
+
+import statistics
+import subprocess
+import sys
+import time
+
+CASES = {
+    "python -c pass": "pass",
+    "from pydantic_settings import BaseSettings": "from pydantic_settings import BaseSettings",
+    "import envguard": "import envguard",
+}
+
+
+def run(code: str) -> float:
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-c", code], check=True)
+    return time.perf_counter() - start
+
+
+def main(runs: int) -> None:
+    results: dict[str, list[float]] = {name: [] for name in CASES}
+    for _ in range(runs):  # interleaved, so drifting machine load hits every case alike
+        for name, code in CASES.items():
+            results[name].append(run(code))
+    med = {name: statistics.median(ts) for name, ts in results.items()}
+    for name, t in med.items():
+        print(f"{name:<45} {t * 1e3:8.1f} ms")
+    base = med["from pydantic_settings import BaseSettings"]
+    print(f"{'import envguard - pydantic_settings':<45} {(med['import envguard'] - base) * 1e3:+8.1f} ms")
+
+
+if __name__ == "__main__":
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 21)
