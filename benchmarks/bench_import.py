@@ -33,7 +33,8 @@ def main(runs: int) -> None:
     for name, t in med.items():
         print(f"{name:<45} {t * 1e3:8.1f} ms")
     base = med["from pydantic_settings import BaseSettings"]
-    print(f"{'import envguard - pydantic_settings':<45} {(med['import envguard'] - base) * 1e3:+8.1f} ms")
+    delta = (med["import envguard"] - base) * 1e3
+    print(f"{'import envguard - pydantic_settings':<45} {delta:+8.1f} ms")
 
 
 if __name__ == "__main__":

@@ -15,7 +15,9 @@ import envguard
 
 
 def main(sizes: list[int]) -> None:
-    print(f"{'vars':>6} {'envguard.load':>14} {'per var':>9} {'pydantic-settings':>18} {'ratio':>6}")
+    print(
+        f"{'vars':>6} {'envguard.load':>14} {'per var':>9} {'pydantic-settings':>18} {'ratio':>6}"
+    )
     for n in sizes:
         eg, ps = make_models(n)
         env = values(n)

@@ -18,12 +18,15 @@ else:  # pragma: no cover - exercised on Python 3.10 only
 __all__ = ["read_toml"]
 
 _AT = re.compile(r"\s*\(at line (\d+), column (\d+)\)\s*$")
+_AT_END = re.compile(r"\s*\(at end of document\)\s*$")
 
 
 def _fail(
     path: Path, code: str, message: str, line: int | None = None, col: int | None = None
 ) -> ProjectError:
-    where = f"{path}:{line}:{col}" if line is not None else str(path)
+    where = str(path)
+    if line is not None:
+        where += f":{line}" if col is None else f":{line}:{col}"
     return ProjectError(
         [
             Problem(
@@ -76,5 +79,9 @@ def read_toml(path: Path, *, code_prefix: str = "project") -> dict[str, Any]:
         at_line = int(match.group(1)) if match else None
         at_col = int(match.group(2)) if match else None
         reason = _AT.sub("", message) if match else message
+        if match is None and _AT_END.search(message):
+            # An unclosed array or string: point at the last line rather than nowhere.
+            at_line = len(text.splitlines()) or 1
+            reason = _AT_END.sub(" (at end of file)", message)
         error = _fail(path, f"{code_prefix}_syntax", f"invalid TOML: {reason}", at_line, at_col)
     raise error

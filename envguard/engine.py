@@ -148,4 +148,6 @@ def evaluate_prepared(
     checked = validate(model, resolution, env=name, strict=strict)
     scrub = checked.redactor.scrub_problem
     problems = [scrub(p) for p in resolution.problems] + checked.problems
-    return Outcome(name, proj, model, resolution, checked.settings, problems, checked.redactor)
+    # Settings built from an incomplete resolution (a source failed) are not valid settings.
+    settings = None if any(p.severity == "error" for p in problems) else checked.settings
+    return Outcome(name, proj, model, resolution, settings, problems, checked.redactor)

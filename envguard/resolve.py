@@ -38,7 +38,8 @@ class Resolution:
 
     Attributes:
         env: the environment resolved.
-        values: the winning value of each key (the last source that set it).
+        values: the winning value of each key (the last source that set it), ordered by
+            when each key was last set.
         offered: every value of each key, in precedence order (earliest first).
         problems: problems found while reading sources (parse errors, failures).
         statuses: one :class:`SourceStatus` per source, in precedence order.
@@ -72,7 +73,7 @@ class _Job:
             if len(self.sources) == 1:
                 self.results = [_fetch_one(self.sources[0], self._deadline)]
             else:
-                self.results = type(self.sources[0]).fetch_group(self.sources, self._deadline)
+                self.results = _fetch_group(self.sources, self._deadline)
         finally:
             self.seconds = time.perf_counter() - start
             self.done.set()
@@ -86,6 +87,22 @@ def _fetch_one(source: Source, deadline: Deadline) -> Fetched | BaseException:
         return source.fetch(deadline)
     except Exception as exc:  # noqa: BLE001 - handed back and reported as a problem
         return exc
+
+
+def _fetch_group(sources: Sequence[Source], deadline: Deadline) -> list[Fetched | BaseException]:
+    """A kind's ``fetch_group``, held to its contract of one result per source.
+
+    An exception escaping it (or a result list of the wrong length) fails every source of
+    the group instead of killing the thread and passing for a timeout.
+    """
+    try:
+        results = type(sources[0]).fetch_group(sources, deadline)
+    except Exception as exc:  # noqa: BLE001 - handed back and reported as a problem
+        return [exc] * len(sources)
+    if len(results) != len(sources):
+        wrong = RuntimeError(f"fetch_group returned {len(results)} results for {len(sources)}")
+        return [wrong] * len(sources)
+    return list(results)
 
 
 def _overrides_group(cls: type[Source]) -> bool:
@@ -155,14 +172,20 @@ def resolve(sources: Sequence[Source], *, env: str, deadline: Deadline | float) 
             started.add(id(job))
             job.start()
 
+    # Local sources are read while the remote ones are in flight, then all are merged in
+    # precedence order.
+    local: dict[int, tuple[Fetched | BaseException, float]] = {}
+    for index, source in enumerate(sources):
+        if index not in jobs:
+            start = time.perf_counter()
+            local[index] = (_fetch_one(source, deadline), time.perf_counter() - start)
+
     result = Resolution(env=env)
     for index, source in enumerate(sources):
-        start = time.perf_counter()
         outcome: Fetched | BaseException | None
         pending = jobs.get(index)
         if pending is None:
-            outcome = _fetch_one(source, deadline)
-            seconds = time.perf_counter() - start
+            outcome, seconds = local[index]
         else:
             finished = pending.done.wait(deadline.remaining())
             results = pending.results if finished else None
@@ -195,6 +218,9 @@ def _merge(
     result.statuses.append(SourceStatus(name, source.kind, True, seconds, len(outcome.values)))
     values, offered = result.values, result.offered
     for key, value in outcome.values.items():
+        # Re-inserted, so the dict's order is the order values were last set: readers that
+        # fold spellings (``port``/``PORT``) keep the last one and so honour precedence.
+        values.pop(key, None)
         values[key] = value
         seen = offered.get(key)
         if seen is None:

@@ -17,6 +17,7 @@ from typing import Any, Generic, TypeVar
 from pydantic import ValidationError
 from pydantic_settings import BaseSettings
 
+from envguard._fastpath import validate_mapping
 from envguard.report import Problem, Redactor
 from envguard.resolve import Resolution
 from envguard.schema.fields import VarSpec, looks_secret, url_has_credentials, variables
@@ -106,7 +107,8 @@ def _prepare(
         by_key[spec.key] = (spec, value)
         if value is None:
             continue
-        if is_secret(spec, spec.name, value):
+        secret = is_secret(spec, spec.name, value)
+        if secret:
             redactor.add(value.text)
         if spec.deprecated:
             problems.append(
@@ -122,7 +124,7 @@ def _prepare(
             data[spec.key] = value.text
             continue
         try:
-            data[spec.key] = json.loads(value.text)
+            data[spec.key] = decoded = json.loads(value.text)
         except json.JSONDecodeError as exc:
             # The message of a JSONDecodeError holds no input; its .doc does.
             problems.append(
@@ -133,7 +135,25 @@ def _prepare(
                     **_origin_fields(value),
                 )
             )
+            continue
+        if secret:
+            # Error locations name dict keys (``CREDS.<key>``): scrub every string inside.
+            _add_strings(redactor, decoded)
     return data, by_key
+
+
+def _add_strings(redactor: Redactor, decoded: Any) -> None:
+    """Teach ``redactor`` every string key and value of a decoded JSON document."""
+    todo = [decoded]
+    while todo:
+        item = todo.pop()
+        if isinstance(item, str):
+            redactor.add(item)
+        elif isinstance(item, dict):
+            todo.extend(item)
+            todo.extend(item.values())
+        elif isinstance(item, list):
+            todo.extend(item)
 
 
 def _unknown(
@@ -194,7 +214,7 @@ def validate(
     failed_json = {p.key for p in problems if p.code == "json_invalid"}
     settings: M | None = None
     try:
-        settings = model.model_validate(data)
+        settings = validate_mapping(model, data)
     except ValidationError as exc:
         for error in exc.errors(include_input=False, include_url=False):
             loc = error.get("loc") or ()

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 
 @pytest.fixture
-def project_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+def project_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A temporary project directory as the current directory, with a clean environment.
 
     Variables that envguard or the SDKs read (``ENVGUARD_*``, ``VAULT_*``, ``AWS_*``) are
@@ -20,4 +19,4 @@ def project_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pat
         if name.startswith(("ENVGUARD_", "VAULT_", "AWS_", "APP_")):
             monkeypatch.delenv(name)
     monkeypatch.chdir(tmp_path)
-    yield tmp_path
+    return tmp_path

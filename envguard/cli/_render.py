@@ -49,8 +49,25 @@ def emit_error(error: ConfigError, fmt: Format) -> int:
         emit(render_github(error.problems, env=error.env), err=False)
     else:
         for problem in error.problems:
-            emit(f"envguard: error: {problem.message}", err=True)
+            emit(f"envguard: error: {_located(problem)}", err=True)
     return code
+
+
+def _located(problem: Problem) -> str:
+    """The message, led by its file, line and key when the message does not name the file.
+
+    Project-file messages already start with the file; schema-file problems (an unknown
+    type in ``schemas/web.toml``) keep it in ``file``/``line`` and the variable in ``key``.
+    """
+    if not problem.file or problem.file in problem.message:
+        return problem.message
+    where = problem.file
+    if problem.line:
+        where += f":{problem.line}"
+        if problem.column:
+            where += f":{problem.column}"
+    key = f"{problem.key}: " if problem.key else ""
+    return f"{where}: {key}{problem.message}"
 
 
 def outcome_payload(outcome: Outcome) -> dict[str, Any]:

@@ -16,6 +16,12 @@ from typing import NoReturn
 import typer
 
 from envguard.cli.check import check
+from envguard.cli.diff import diff
+from envguard.cli.docs import docs
+from envguard.cli.explain import explain
+from envguard.cli.run import CONTEXT_SETTINGS as RUN_CONTEXT_SETTINGS
+from envguard.cli.run import run as run_command
+from envguard.cli.show import show
 from envguard.errors import ConfigError
 
 __all__ = ["app", "main"]
@@ -33,6 +39,11 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 app.command("check")(check)
+app.command("diff")(diff)
+app.command("docs")(docs)
+app.command("show")(show)
+app.command("explain")(explain)
+app.command("run", context_settings=RUN_CONTEXT_SETTINGS)(run_command)
 
 
 @app.callback()

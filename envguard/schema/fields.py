@@ -37,6 +37,7 @@ _SECRET_NAME = re.compile(
 _URL_CREDENTIALS = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://[^/@\s]*:[^/@\s]*@")
 
 
+@functools.lru_cache(maxsize=8192)
 def looks_secret(name: str) -> bool:
     """Whether a variable name looks like it holds a secret (``*_TOKEN``, ``DB_PASSWORD``)."""
     return bool(_SECRET_NAME.search(name))
@@ -44,7 +45,7 @@ def looks_secret(name: str) -> bool:
 
 def url_has_credentials(value: str) -> bool:
     """Whether ``value`` is a URL with a password in it (``postgres://u:p@host/db``)."""
-    return bool(_URL_CREDENTIALS.match(value))
+    return "@" in value and bool(_URL_CREDENTIALS.match(value))
 
 
 @dataclasses.dataclass(frozen=True, slots=True)

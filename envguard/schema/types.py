@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any, TypeVar, cast
 
+import annotated_types
 from pydantic import BeforeValidator
 from pydantic_settings import NoDecode
 
@@ -126,6 +127,18 @@ Duration = Annotated[dt.timedelta, BeforeValidator(parse_duration)]
 CommaList = Annotated[list[T], NoDecode, BeforeValidator(split_comma)]
 
 
-def comma_list(item_type: Any) -> Any:
-    """``CommaList[item_type]`` for an item type known only at run time."""
-    return CommaList[item_type]
+def comma_list(
+    item_type: Any, *, min_length: int | None = None, max_length: int | None = None
+) -> Any:
+    """``CommaList[item_type]`` for an item type known only at run time.
+
+    ``min_length`` and ``max_length`` bound the number of items; they are checked on the
+    list itself, so errors read ``List should have at least 1 item``.
+    """
+    if min_length is None and max_length is None:
+        return CommaList[item_type]
+    bounds: list[Any] = [] if min_length is None else [annotated_types.MinLen(min_length)]
+    bounds += [] if max_length is None else [annotated_types.MaxLen(max_length)]
+    # Bounds before the BeforeValidator apply to the list schema, hence "List should …".
+    args = (list[item_type], *bounds, NoDecode, BeforeValidator(split_comma))
+    return cast(Any, Annotated)[args]

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+import sys
+from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from envguard.sources.base import (
@@ -45,5 +46,23 @@ class EnvSource(Source):
         return "env"
 
     def fetch(self, deadline: Deadline) -> Fetched:
-        environ = os.environ if self._environ is None else self._environ
-        return Fetched({k: Value(v, _ORIGIN) for k, v in environ.items()})
+        if self._environ is not None and self._environ is not os.environ:
+            return Fetched({k: Value(v, _ORIGIN) for k, v in self._environ.items()})
+        return Fetched({k: Value(v, _ORIGIN) for k, v in _process_environ()})
+
+
+def _process_environ() -> Iterable[tuple[str, str]]:
+    """``os.environ.items()``, several times faster on POSIX.
+
+    ``os.environ`` decodes every key and value through two Python-level calls per item;
+    decoding its underlying bytes mapping directly gives the same strings (same encoding,
+    same ``surrogateescape`` handler) at C speed.
+    """
+    data = getattr(os.environ, "_data", None)
+    if os.name != "posix" or not isinstance(data, dict):
+        return os.environ.items()
+    encoding = sys.getfilesystemencoding()
+    return [
+        (k.decode(encoding, "surrogateescape"), v.decode(encoding, "surrogateescape"))
+        for k, v in data.items()
+    ]

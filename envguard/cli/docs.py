@@ -1,0 +1,155 @@
+"""``envguard docs``: document the schema's variables (Markdown, ``.env.example``, JSON Schema)."""
+
+from __future__ import annotations
+
+import enum
+import shlex
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from pydantic_settings import BaseSettings
+
+from envguard.cli._atomic import write_atomic
+from envguard.cli._options import Format, ProjectOpt, TimeoutOpt
+from envguard.cli._render import emit, emit_error
+from envguard.errors import ProjectError
+from envguard.report import Problem
+
+__all__ = ["DocsFormat", "docs"]
+
+
+class DocsFormat(str, enum.Enum):
+    """Output formats of ``docs``."""
+
+    markdown = "markdown"
+    dotenv = "dotenv"
+    json_schema = "json-schema"
+
+
+def _problem(code: str, message: str, file: Path | None = None) -> ProjectError:
+    where = str(file) if file is not None else None
+    return ProjectError([Problem(None, where, code, message, category="project", file=where)])
+
+
+def _io_problem(code: str, verb: str, path: Path, exc: OSError) -> ProjectError:
+    return _problem(code, f"cannot {verb} {path}: {exc.strerror or type(exc).__name__}", path)
+
+
+def _load_model(project: Path | None, schema: str | None, env: str | None) -> type[BaseSettings]:
+    """The schema from ``--schema`` or the project file; no source is built or read."""
+    from envguard.project import load_project
+    from envguard.schema.loader import load_schema
+
+    if schema is not None and project is None and env is None:
+        return load_schema(schema, env=None, base_dir=Path.cwd())
+    proj = load_project(project)
+    if env is not None and proj.path is not None:
+        proj.pick_env(env, {})  # an unknown environment is an error, with a suggestion
+    ref = schema if schema is not None else proj.schema
+    if ref is None:
+        where = proj.path or "the current directory (no project file)"
+        raise _problem(
+            "schema_missing",
+            f"no schema given and none named in {where}: pass --schema, or set "
+            "schema = 'schemas/app.toml' or 'package.module:Class' in the project file",
+            proj.path,
+        )
+    return load_schema(ref, env=env, base_dir=proj.base_dir if schema is None else Path.cwd())
+
+
+def _render(model: type[BaseSettings], fmt: DocsFormat, title: str | None) -> str:
+    from envguard.docs import render_dotenv, render_json_schema, render_markdown
+
+    if fmt is DocsFormat.dotenv:
+        return render_dotenv(model)
+    if fmt is DocsFormat.json_schema:
+        return render_json_schema(model)
+    return render_markdown(model, title=title)
+
+
+def _command_line(fmt: DocsFormat, **options: str | Path | None) -> str:
+    """The ``envguard docs …`` line that regenerates the file, for the ``--check`` hint."""
+    args = ["envguard", "docs"]
+    if fmt is not DocsFormat.markdown:
+        args += ["--format", fmt.value]
+    for name, value in options.items():
+        if value is not None:
+            args += [f"--{name}", str(value)]
+    return shlex.join(args)
+
+
+def docs(
+    project: ProjectOpt = None,
+    schema: Annotated[
+        str | None,
+        typer.Option(
+            "--schema",
+            "-s",
+            help="A TOML schema path or 'package.module:Class' (default: the project's).",
+            show_default=False,
+        ),
+    ] = None,
+    fmt: Annotated[
+        DocsFormat, typer.Option("--format", "-f", help="Output format.", case_sensitive=False)
+    ] = DocsFormat.markdown,
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", help="Write to FILE (atomically) instead of stdout."),
+    ] = None,
+    check: Annotated[
+        bool, typer.Option("--check", help="Exit 1 if --output FILE is missing or out of date.")
+    ] = False,
+    env: Annotated[
+        str | None,
+        typer.Option(
+            "--env",
+            "-e",
+            help="Document the variables required in ENV (required_in); default: none.",
+            show_default=False,
+        ),
+    ] = None,
+    title: Annotated[
+        str | None, typer.Option("--title", help="The Markdown page's heading.")
+    ] = None,
+    timeout: TimeoutOpt = None,
+) -> int:
+    """Document the schema's variables as Markdown, a commented .env.example, or JSON Schema.
+
+    No source is read. Exit codes: 0 written or up to date, 1 --output FILE is missing or
+    out of date (with --check), 2 usage, project-file or schema error.
+    """
+    del timeout  # accepted like every command; docs reads no source
+    if check and output is None:
+        raise typer.BadParameter("needs --output FILE, the file to compare", param_hint="'--check'")
+    try:
+        text = _render(_load_model(project, schema, env), fmt, title)
+    except ProjectError as error:
+        return emit_error(error, Format.text)
+    if output is None:
+        emit(text)
+        return 0
+    data = text.encode("utf-8")
+    try:
+        current: bytes | None = output.read_bytes()
+    except FileNotFoundError:
+        current = None
+    except OSError as exc:
+        return emit_error(_io_problem("output_unreadable", "read", output, exc), Format.text)
+    # A checkout with CRLF line endings (git autocrlf) is still up to date.
+    if current is not None and current.replace(b"\r\n", b"\n") == data:
+        emit(f"envguard: {output} is up to date", err=True)
+        return 0
+    if check:
+        again = _command_line(
+            fmt, project=project, schema=schema, env=env, title=title, output=output
+        )
+        state = "does not exist" if current is None else "is out of date"
+        emit(f"envguard: {output} {state}; regenerate it with:\n  {again}", err=True)
+        return 1
+    try:
+        write_atomic(output, data)
+    except OSError as exc:
+        return emit_error(_io_problem("output_unwritable", "write", output, exc), Format.text)
+    emit(f"envguard: wrote {output}", err=True)
+    return 0

@@ -1,0 +1,362 @@
+"""A pure dotenv parser: python-dotenv's grammar, envguard's line numbers and problems.
+
+:func:`parse_dotenv` runs python-dotenv's ``parse_stream`` once over the text and turns each
+binding into a :class:`~envguard.sources.base.Value` whose origin names the file and the
+1-based line of its key. What python-dotenv logs or accepts silently becomes a
+:class:`~envguard.report.Problem` (category ``source``) naming the file and line and never
+the value, and parsing always continues:
+
+* ``dotenv_syntax`` (error): a line python-dotenv cannot parse.
+* ``dotenv_unterminated_quote``: a quote never closed (error); or, as a warning, a
+  multi-line quoted value that swallows lines looking like ``KEY=value``.
+* ``dotenv_no_value`` (error): a bare ``NAME`` line without ``=``. python-dotenv yields
+  ``None``, which ``load_dotenv`` skips; envguard does not set the key either, and says so.
+* ``dotenv_duplicate_key`` (warning): a key defined again; the last definition wins.
+* ``dotenv_undefined_variable``, ``dotenv_expansion_too_large`` (errors): see
+  :mod:`envguard.sources._dotenv_expand` for the ``${VAR}`` semantics. A key that fails is
+  left unset, and keys that use it are left unset without a further problem.
+* ``dotenv_whitespace_run`` (error, nothing else parsed): a run of more than
+  :data:`MAX_WHITESPACE_RUN` spaces or tabs, on which python-dotenv's comment stripping
+  takes quadratic time.
+
+Deviations from python-dotenv: single-quoted values are not interpolated (POSIX shells,
+docker compose and dotenvx agree; python-dotenv issue #422), line numbers stay right in CRLF
+files after a malformed line, and after a quote that runs on to later lines and then fails
+to parse, parsing resumes on the line after the quote (python-dotenv drops those lines).
+"""
+
+from __future__ import annotations
+
+import io
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import replace
+
+from dotenv.parser import Binding, parse_stream
+
+from envguard.report import Problem, Severity
+from envguard.schema.fields import looks_secret, url_has_credentials
+from envguard.sources._dotenv_expand import (
+    MAX_EXPANDED_BYTES,
+    MAX_EXPANDED_TOTAL_BYTES,
+    Expander,
+    ExpandFailed,
+)
+from envguard.sources.base import Fetched, Origin, Value
+
+__all__ = ["MAX_WHITESPACE_RUN", "parse_dotenv"]
+
+#: The longest run of spaces/tabs accepted: python-dotenv's ``\s+#.*`` is quadratic on them.
+MAX_WHITESPACE_RUN = 256
+#: How many times parsing restarts after a runaway quote (each restart copies the rest).
+MAX_RESYNCS = 100
+
+_EMPTY: Mapping[str, str] = {}
+_READER_DROPS_BOM = next(parse_stream(io.StringIO("\ufeffA="))).key == "A"
+_LEADING_WS = re.compile(r"\s*")
+# Matches only at the start of a run, so the search stays linear.
+_LONG_RUN = re.compile(rf"(?<![^\S\r\n])[^\S\r\n]{{{MAX_WHITESPACE_RUN + 1}}}")
+_NEWLINE = re.compile(r"\r\n|\n|\r")
+# python-dotenv's grammar up to the first character of the value.
+_HEAD = re.compile(
+    r"(?:export[^\S\r\n]+)?(?P<key>'[^']+'|[^'=#\s][^=#\s]*)[^\S\r\n]*=[^\S\r\n]*(?P<quote>['\"])?"
+)
+_CLOSED_ON_LINE = {
+    '"': re.compile(r'(?:\\[^\r\n]|[^"\\\r\n])*"'),
+    "'": re.compile(r"(?:\\[^\r\n]|[^'\\\r\n])*'"),
+}
+# A line that looks like KEY=value, but not like the tail of base64 (``dGVzdA==``).
+_KEY_LIKE = re.compile(r"[^\S\r\n]*(?:export[^\S\r\n]+)?[A-Za-z_][A-Za-z0-9_]*[^\S\r\n]*=")
+_BASE64_TAIL = re.compile(r"[A-Za-z0-9+/]+={1,2}\s*")
+_IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def parse_dotenv(
+    text: str,
+    *,
+    file: str,
+    source: str,
+    interpolate: bool = True,
+    environ: Mapping[str, str] | None = None,
+) -> Fetched:
+    """Parse dotenv ``text`` into values with origins, and the problems found on the way.
+
+    Args:
+        text: the file's content (one leading BOM is ignored).
+        file: the file as shown in messages and annotations (``.env.staging``).
+        source: the source's description, used in origins (``dotenv .env.staging``).
+        interpolate: expand ``${VAR}`` and ``${VAR:-default}`` outside single quotes.
+        environ: the process environment that references may read; None means none.
+
+    Returns:
+        The values in file order (a redefined key keeps its first position, with its last
+        value), and the problems, in line order.
+    """
+    return _Parser(text, file, source, interpolate, environ).run()
+
+
+class _Parser:
+    def __init__(
+        self,
+        text: str,
+        file: str,
+        source: str,
+        interpolate: bool,
+        environ: Mapping[str, str] | None,
+    ) -> None:
+        self.text = text
+        self.file = file
+        self.source = source
+        self.interpolate = interpolate
+        self.has_cr = "\r" in text
+        self.expander = Expander(_EMPTY if environ is None else environ)
+        self.out = Fetched()
+        self.lines: dict[str, int] = {}  # key -> line of its latest definition
+        self.undefined: list[tuple[int, str, str, int]] = []  # problem index, key, name, line
+
+    def problem(
+        self,
+        code: str,
+        line: int,
+        message: str,
+        *,
+        key: str | None = None,
+        severity: Severity = "error",
+    ) -> None:
+        self.out.problems.append(
+            Problem(
+                key=key,
+                source=f"{self.source}:{line}",
+                code=code,
+                message=f"{self.file}:{line}: {message}",
+                severity=severity,
+                category="source",
+                file=self.file,
+                line=line,
+            )
+        )
+
+    def breaks(self, start: int, end: int) -> int:
+        """Line breaks in ``text[start:end]``: ``\\r\\n``, ``\\n`` and ``\\r`` count one each."""
+        text = self.text
+        if not self.has_cr:
+            return text.count("\n", start, end)
+        count = text.count("\n", start, end) + text.count("\r", start, end)
+        count -= text.count("\r\n", start, end)
+        if 0 < start < end and text[start] == "\n" and text[start - 1] == "\r":
+            count -= 1  # the "\r" ending the previous piece already counted this break
+        return count
+
+    def run(self) -> Fetched:
+        long_run = _LONG_RUN.search(self.text)
+        if long_run:
+            line = 1 + self.breaks(0, long_run.start())
+            self.problem(
+                "dotenv_whitespace_run",
+                line,
+                f"a run of more than {MAX_WHITESPACE_RUN} spaces or tabs, which the dotenv"
+                " parser cannot handle efficiently; the file was not read",
+            )
+            return self.out
+        line, resyncs = 1, 0
+        pos, bindings = self.bindings_from(0)
+        while (binding := next(bindings, None)) is not None:
+            string = binding.original.string
+            lead = _lead(string)
+            line_here = line + self.breaks(pos, pos + lead) if lead else line
+            end = pos + len(string)
+            if binding.error:
+                resume = self.bad_line(pos + lead, line_here, end)
+                if resume is not None and resyncs < MAX_RESYNCS:
+                    # The quote ran on into later lines: parse them again, as python-dotenv
+                    # would have had the quote been closed.
+                    resyncs += 1
+                    line = line_here + 1
+                    pos, bindings = self.bindings_from(resume)
+                    continue
+            elif binding.key is not None:
+                self.bind(binding.key, binding.value, pos + lead, line_here, end)
+            line += self.breaks(pos, end)
+            pos = end
+        self.hint_forward_references()
+        return self.out
+
+    def bindings_from(self, pos: int) -> tuple[int, Iterator[Binding]]:
+        """python-dotenv's bindings for ``text[pos:]``, and the offset they really start at.
+
+        A BOM there is dropped (python-dotenv >= 1.1 drops it itself, but only one): the
+        offset then moves past it, so that offsets stay aligned with python-dotenv's.
+        """
+        text = self.text
+        if text.startswith("\ufeff", pos):
+            pos += 1
+            if _READER_DROPS_BOM:
+                return pos, parse_stream(io.StringIO(text[pos - 1 :]))
+        return pos, parse_stream(io.StringIO(text[pos:] if pos else text))
+
+    def line_end(self, start: int) -> int:
+        """The offset just past the line break ending the line at ``start`` (or the end)."""
+        text = self.text
+        lf = text.find("\n", start)
+        cr = text.find("\r", start, lf if lf != -1 else len(text)) if self.has_cr else -1
+        if cr != -1:
+            return cr + 2 if text.startswith("\n", cr + 1) else cr + 1
+        return len(text) if lf == -1 else lf + 1
+
+    def bad_line(self, start: int, line: int, end: int) -> int | None:
+        """Report a binding python-dotenv could not parse; the offset to resume at, if any."""
+        head = _HEAD.match(self.text, start, end)
+        quote = head["quote"] if head else None
+        if head is None or quote is None:
+            self.problem("dotenv_syntax", line, "cannot parse this line (expected KEY=value)")
+            return None
+        key = head["key"].strip("'")
+        if _CLOSED_ON_LINE[quote].match(self.text, head.end()):
+            self.problem(
+                "dotenv_syntax",
+                line,
+                "cannot parse this line (unexpected text after the closing quote)",
+                key=key,
+            )
+            return None
+        next_line = self.line_end(start)
+        if next_line >= end:
+            self.problem(
+                "dotenv_unterminated_quote",
+                line,
+                f"the {quote} quote opened on this line is never closed",
+                key=key,
+            )
+            return None
+        closed_on = line + self.breaks(start, self.content_end(start, end))
+        self.problem(
+            "dotenv_unterminated_quote",
+            line,
+            f"the {quote} quote opened on this line is not closed until line {closed_on},"
+            " where the text after it cannot be parsed (is a closing quote missing?)",
+            key=key,
+        )
+        return next_line
+
+    def bind(self, key: str, value: str | None, start: int, line: int, end: int) -> None:
+        previous = self.lines.get(key)
+        self.lines[key] = line
+        if previous is not None:
+            self.problem(
+                "dotenv_duplicate_key",
+                line,
+                f"{key} is defined again (first on line {previous}); the last definition wins",
+                key=key,
+                severity="warning",
+            )
+        out = self.out.values
+        if value is None:
+            # The name is not echoed: a bare word may be a line of a pasted secret.
+            self.problem(
+                "dotenv_no_value",
+                line,
+                'a name without "=" and a value; write NAME= for an empty value',
+            )
+            out.pop(key, None)
+            self.expander.fail(key)
+            return
+        quote = ""
+        text = self.text
+        last = self.content_end(start, end)
+        multiline = text.find("\n", start, last) != -1 or (
+            self.has_cr and text.find("\r", start, last) != -1
+        )
+        if multiline or (self.interpolate and "${" in value):
+            head = _HEAD.match(text, start, end)
+            quote = (head["quote"] or "") if head else ""
+            if multiline and quote:
+                self.check_swallowed(key, quote, start, line, last)
+        sensitive = looks_secret(key)
+        if self.interpolate and quote != "'" and "${" in value:
+            try:
+                value, used_secret = self.expander.expand(value)
+            except ExpandFailed as exc:
+                failure: ExpandFailed | None = exc
+            else:
+                failure = None
+                sensitive = sensitive or used_secret
+            if failure is not None:
+                sensitive = sensitive or url_has_credentials(value)
+                self.expansion_failed(key, line, failure, sensitive=sensitive)
+                out.pop(key, None)
+                self.expander.fail(key)
+                return
+        sensitive = sensitive or url_has_credentials(value)
+        if self.interpolate:
+            self.expander.define(key, value, sensitive=sensitive)
+        out[key] = Value(value, Origin(self.source, self.file, line), sensitive)
+
+    def content_end(self, start: int, end: int) -> int:
+        """``end`` without the one line break that ends a binding."""
+        text = self.text
+        if end > start and text[end - 1] == "\n":
+            end -= 1
+        if end > start and text[end - 1] == "\r":
+            end -= 1
+        return end
+
+    def check_swallowed(self, key: str, quote: str, start: int, line: int, end: int) -> None:
+        """Warn when a multi-line quoted value holds lines that look like ``KEY=value``."""
+        body = _NEWLINE.split(self.text[start:end])
+        for offset, text in enumerate(body[1:], start=1):
+            if _KEY_LIKE.match(text) and not _BASE64_TAIL.fullmatch(text):
+                self.problem(
+                    "dotenv_unterminated_quote",
+                    line,
+                    f"the {quote} quote opened on this line runs on to line"
+                    f" {line + len(body) - 1} and takes in line {line + offset}, which looks"
+                    " like KEY=value (is a closing quote missing?)",
+                    key=key,
+                    severity="warning",
+                )
+                return
+
+    def expansion_failed(self, key: str, line: int, exc: ExpandFailed, *, sensitive: bool) -> None:
+        if exc.code == "poisoned":
+            return  # it uses a key that failed, which is reported already
+        if exc.code == "too_large":
+            message = f"{key} expands to more than {MAX_EXPANDED_BYTES} bytes"
+            self.problem("dotenv_expansion_too_large", line, message, key=key)
+            return
+        if exc.code == "total_too_large":
+            message = (
+                f"expansions in this file add up to more than {MAX_EXPANDED_TOTAL_BYTES} bytes"
+            )
+            self.problem("dotenv_expansion_too_large", line, message, key=key)
+            return
+        hint = "; to keep ${ literally, single-quote the value"
+        for name in exc.names:
+            if sensitive or not _IDENT.fullmatch(name):
+                # The name sits inside the value, which may be a secret holding "${".
+                message = f"{key} uses an undefined ${{…}} reference{hint}"
+                self.problem("dotenv_undefined_variable", line, message, key=key)
+                return
+            self.undefined.append((len(self.out.problems), key, name, line))
+            message = f"{key} uses ${{{name}}}, which is not defined above this line or in the"
+            self.problem("dotenv_undefined_variable", line, f"{message} environment{hint}", key=key)
+
+    def hint_forward_references(self) -> None:
+        """Say so when an undefined name is defined further down the file."""
+        problems = self.out.problems
+        for index, key, name, line in self.undefined:
+            later = self.lines.get(name)
+            if later is not None and later > line:
+                message = (
+                    f"{self.file}:{line}: {key} uses ${{{name}}}, which is defined only later,"
+                    f" on line {later}; a value can use only keys defined above it"
+                    " or in the environment"
+                )
+                problems[index] = replace(problems[index], message=message)
+
+
+def _lead(string: str) -> int:
+    """The length of the whitespace (blank lines included) before a binding's first token."""
+    if not string[:1].isspace():
+        return 0
+    match = _LEADING_WS.match(string)
+    return match.end() if match else 0

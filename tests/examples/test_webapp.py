@@ -1,0 +1,94 @@
+"""The web app example: serves its health endpoints when valid, refuses to start when not."""
+
+from __future__ import annotations
+
+import shutil
+import sys
+from pathlib import Path
+
+from tests.examples.conftest import CANARY, VALID, Start, free_port, is_listening
+
+
+def test_valid_configuration_serves_both_endpoints(
+    start: Start, webapp: Path, clean_env: dict[str, str]
+) -> None:
+    port = free_port()
+    env = clean_env | VALID | {"ENVGUARD_ENV": "production", "PORT": str(port)}
+    app = start([sys.executable, "app.py"], webapp, env)
+    assert app.first_line == f"webapp: serving on http://127.0.0.1:{port}\n"
+
+    assert app.get(port, "/health") == (200, "ok\n")
+    status, body = app.get(port, "/health/detailed")
+    assert status == 200
+    assert CANARY not in body
+    _, detailed = app.get_json(port, "/health/detailed")
+    sources = detailed.pop("sources")
+    assert detailed == {
+        "status": "ok",
+        "env": "production",
+        "schema": "Settings",
+        "problems": 0,
+        "warnings": 0,
+        "codes": [],
+    }
+    assert isinstance(sources, list)
+    assert [(s["source"], s["kind"], s["ok"], s["code"]) for s in sources] == [
+        ("env", "env", True, None)
+    ]
+    assert app.get(port, "/nope") == (404, "not found\n")
+
+    code, out, err = app.stop()
+    assert code == 0  # SIGTERM is handled: a clean stop, also as a container's PID 1
+    assert CANARY not in out + err
+
+
+def test_development_reads_the_env_example(
+    start: Start, webapp: Path, clean_env: dict[str, str]
+) -> None:
+    shutil.copy(webapp / ".env.example", webapp / ".env")
+    port = free_port()
+    app = start([sys.executable, "app.py"], webapp, clean_env | {"PORT": str(port)})
+    assert app.first_line == f"webapp: serving on http://127.0.0.1:{port}\n"
+    status, detailed = app.get_json(port, "/health/detailed")
+    assert (status, detailed["status"], detailed["env"]) == (200, "ok", "development")
+    sources = detailed["sources"]
+    assert isinstance(sources, list)
+    assert [s["source"] for s in sources] == ["dotenv .env", "env"]
+
+    # The detailed check resolves again on every request: a broken .env shows at once.
+    env_file = webapp / ".env"
+    env_file.write_text(
+        "\n".join(
+            line if not line.startswith("SESSION_SECRET=") else f"SESSION_SECRET={CANARY}"
+            for line in env_file.read_text().splitlines()
+        )
+    )
+    status, body = app.get(port, "/health/detailed")
+    assert status == 503
+    assert CANARY not in body
+    _, detailed = app.get_json(port, "/health/detailed")
+    assert (detailed["status"], detailed["codes"]) == ("degraded", ["too_short"])
+    assert app.get(port, "/health") == (200, "ok\n")  # liveness is not configuration
+
+
+def test_invalid_configuration_exits_before_serving(
+    start: Start, webapp: Path, clean_env: dict[str, str]
+) -> None:
+    port = free_port()
+    env = clean_env | {
+        "ENVGUARD_ENV": "production",
+        "PORT": str(port),
+        "DATABASE_URL": VALID["DATABASE_URL"],
+        "SESSION_SECRET": CANARY,  # too short
+    }
+    app = start([sys.executable, "app.py"], webapp, env)
+    code, out, err = app.stop()
+    assert app.first_line is None
+    assert code == 1
+    assert out == ""
+    assert err == (
+        "webapp: not starting: invalid configuration for environment 'production': 2 problems\n"
+        "  error: APP_ENV: required, but not set by any source\n"
+        "  error: SESSION_SECRET: must have at least 32 characters (env)\n"
+    )
+    assert not is_listening(port)

@@ -1,0 +1,2 @@
+from tests.integration._moto import *  # noqa: F403
+from tests.integration._openbao import *  # noqa: F403

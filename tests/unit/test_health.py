@@ -1,0 +1,124 @@
+"""``health()``: a value-free summary for a ``/health/detailed`` endpoint, and it never raises."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pydantic import Field, SecretStr, field_validator
+
+import envguard
+from envguard.health import health
+
+CANARY = "CANARY-health-3b8e"
+
+
+class Settings(envguard.Settings):
+    port: int = 3000
+    api_token: SecretStr = Field(min_length=8)
+    region: str = "eu"
+
+    @field_validator("region")
+    @classmethod
+    def _known(cls, value: str) -> str:
+        if value not in {"eu", "us"}:
+            raise ValueError(f"unknown region {value!r}")  # echoes the value: never shown
+        return value
+
+
+PROJECT = f"""\
+schema = "{__name__}:Settings"
+default_env = "ok"
+
+[env.ok]
+sources = [{{ static = {{ API_TOKEN = "{CANARY}", PORT = "8080" }}, name = "fixtures" }}]
+
+[env.invalid]
+sources = [
+  {{ static = {{ API_TOKEN = "CANARY!", REGION = "{CANARY}", EXTRA = "x" }}, \
+name = "fixtures" }},
+]
+
+[env.unread]
+sources = [
+  {{ dotenv = "missing.env" }},
+  {{ static = {{ API_TOKEN = "{CANARY}" }}, name = "fixtures" }},
+]
+"""
+
+
+@pytest.fixture(autouse=True)
+def project(project_dir: Path) -> Path:
+    (project_dir / "envguard.toml").write_text(PROJECT)
+    return project_dir
+
+
+def _without_latency(result: dict[str, Any]) -> dict[str, Any]:
+    for source in result["sources"]:
+        assert isinstance(source.pop("latency_ms"), float)
+    return result
+
+
+def test_ok() -> None:
+    result = health()
+    assert result["sources"][0]["latency_ms"] >= 0
+    assert _without_latency(result) == {
+        "status": "ok",
+        "env": "ok",
+        "schema": "Settings",
+        "problems": 0,
+        "warnings": 0,
+        "codes": [],
+        "sources": [{"source": "fixtures", "kind": "static", "ok": True, "code": None}],
+    }
+
+
+def test_invalid_configuration_is_degraded() -> None:
+    result = health(env="invalid")
+    assert _without_latency(result) == {
+        "status": "degraded",
+        "env": "invalid",
+        "schema": "Settings",
+        "problems": 2,
+        "warnings": 1,
+        "codes": ["too_short", "value_error"],
+        "sources": [{"source": "fixtures", "kind": "static", "ok": True, "code": None}],
+    }
+
+
+def test_an_unreadable_source_is_degraded() -> None:
+    result = _without_latency(health(env="unread", timeout=5))
+    assert result["status"] == "degraded"
+    assert [(s["source"], s["ok"]) for s in result["sources"]] == [
+        ("dotenv missing.env", False),
+        ("fixtures", True),
+    ]
+    code = result["sources"][0]["code"]
+    assert isinstance(code, str)
+    assert result["codes"] == [code]
+
+
+def test_a_project_error_is_an_error_status_not_an_exception() -> None:
+    assert health(env="nope") == {
+        "status": "error",
+        "env": None,
+        "schema": None,
+        "problems": 1,
+        "warnings": 0,
+        "codes": ["unknown_env"],
+        "sources": [],
+    }
+
+
+def test_a_schema_class_and_a_project_path(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(project.parent)
+    result = health(Settings, env="ok", project=project / "envguard.toml")
+    assert (result["status"], result["schema"]) == ("ok", "Settings")
+
+
+@pytest.mark.parametrize("env", ["ok", "invalid", "unread", "nope"])
+def test_json_ready_and_the_canary_never_appears(env: str) -> None:
+    text = json.dumps(health(env=env), sort_keys=True)
+    assert "CANARY" not in text  # neither the token, nor the short invalid one, nor REGION
