@@ -57,7 +57,8 @@ class Problem:
         return asdict(self)
 
     def __str__(self) -> str:
-        where = f" ({self.source})" if self.source else ""
+        # Sources often name themselves in their messages; say it once.
+        where = f" ({self.source})" if self.source and self.source not in self.message else ""
         head = f"{self.key}: " if self.key else ""
         return f"{head}{self.message}{where}"
 

@@ -12,7 +12,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 
-from envguard.errors import SourceError
+from envguard.errors import ConfigError
 from envguard.report import Problem
 from envguard.sources._retry import Deadline
 from envguard.sources.base import Fetched, Source, Value
@@ -139,7 +139,7 @@ def _timeout_problem(source: Source, deadline: Deadline) -> Problem:
 
 
 def _failure_problems(source: Source, exc: BaseException) -> list[Problem]:
-    if isinstance(exc, SourceError):
+    if isinstance(exc, ConfigError):  # SourceError, or ProjectError (e.g. a missing extra)
         return [
             p if p.category != "validation" else replace(p, category="source") for p in exc.problems
         ]

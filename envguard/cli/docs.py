@@ -116,8 +116,10 @@ def docs(
 ) -> int:
     """Document the schema's variables as Markdown, a commented .env.example, or JSON Schema.
 
-    No source is read. Exit codes: 0 written or up to date, 1 --output FILE is missing or
-    out of date (with --check), 2 usage, project-file or schema error.
+    No source is read, so no secret or network access is needed.
+
+    Exit codes: 0 written or up to date; 1 with --check, FILE missing or out of date;
+    2 usage, project-file or schema error.
     """
     del timeout  # accepted like every command; docs reads no source
     if check and output is None:

@@ -77,7 +77,7 @@ def unpassable(outcome: Outcome, environ: Mapping[str, str], argv: Sequence[str]
                 _size(key)
                 _size(value)
             except UnicodeEncodeError:
-                bad(key, "its value cannot be encoded for the operating system")
+                bad(key, "its name or value cannot be encoded for the operating system")
     if problems or not hasattr(os, "sysconf"):
         return problems
     pointer = struct.calcsize("P")

@@ -9,9 +9,24 @@ from __future__ import annotations
 import functools
 import importlib
 
+from envguard.sources._pydantic import EnvguardSettingsSource, as_pydantic_source
+from envguard.sources._retry import Deadline
 from envguard.sources.base import BuildContext, Fetched, Origin, Source, Value
+from envguard.sources.static import StaticSource
 
-__all__ = ["REGISTRY", "BuildContext", "Fetched", "Origin", "Source", "Value", "source_class"]
+__all__ = [
+    "REGISTRY",
+    "BuildContext",
+    "Deadline",
+    "EnvguardSettingsSource",
+    "Fetched",
+    "Origin",
+    "Source",
+    "StaticSource",
+    "Value",
+    "as_pydantic_source",
+    "source_class",
+]
 
 #: Project-file entry key → ``"module:Class"`` of the source it builds.
 REGISTRY: dict[str, str] = {

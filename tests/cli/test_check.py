@@ -206,7 +206,7 @@ def test_timeout_bounds_remote_sources(cli: Runner, project: Path) -> None:
     assert (result.code, result.err) == (3, "")
     assert result.out == (
         "invalid configuration for environment 'remote': 2 problems\n"
-        "  error: slow remote: no answer within the 0.3s deadline (slow remote)\n"
+        "  error: slow remote: no answer within the 0.3s deadline\n"
         "  error: DATABASE_URL: required, but not set by any source\n"
     )
 
