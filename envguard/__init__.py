@@ -8,6 +8,7 @@ from envguard.errors import (
     SourceNotFound,
     SourceUnavailable,
 )
+from envguard.health import health
 from envguard.report import Problem
 from envguard.settings import Settings, load
 
@@ -23,5 +24,6 @@ __all__ = [
     "SourceNotFound",
     "SourceUnavailable",
     "__version__",
+    "health",
     "load",
 ]

@@ -7,12 +7,13 @@ problem codes, and nothing that could carry a value: no keys' values, no problem
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from envguard.engine import evaluate
 from envguard.errors import ConfigError
 from envguard.report import Problem
-from envguard.schema.loader import SchemaRef
+
+if TYPE_CHECKING:
+    from envguard.schema.loader import SchemaRef
 
 __all__ = ["health"]
 
@@ -60,6 +61,8 @@ def health(
 
     Never raises for invalid configuration, unreachable sources or a broken project file.
     """
+    from envguard.engine import evaluate  # the whole pipeline, only when a check runs
+
     try:
         outcome = evaluate(schema, env=env, project=project, timeout=timeout)
     except ConfigError as error:
