@@ -42,6 +42,7 @@ TimeoutOpt = Annotated[
 EnvArg = Annotated[
     str | None,
     typer.Argument(
+        metavar="ENV",
         help="The environment (default: $ENVGUARD_ENV, else the project's default_env).",
         show_default=False,
     ),

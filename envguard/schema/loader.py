@@ -7,7 +7,9 @@ path (``package.module:ClassName``). Import failures become one-line ``ProjectEr
 from __future__ import annotations
 
 import importlib
+import os
 import sys
+import traceback
 from pathlib import Path
 
 from pydantic_settings import BaseSettings
@@ -62,9 +64,14 @@ def _import_class(ref: str, base_dir: Path) -> type[BaseSettings]:
         module = importlib.import_module(module_name)
     except ModuleNotFoundError as exc:
         reason = f"cannot import schema module {module_name!r}: no module named {exc.name!r}"
+    except SyntaxError as exc:
+        reason = f"importing schema module {module_name!r} failed: SyntaxError: {exc}"
     except Exception as exc:  # noqa: BLE001 - any import-time failure is reported in one line
-        first = (str(exc).splitlines() or [""])[0][:200]
-        reason = f"importing schema module {module_name!r} failed: {type(exc).__name__}: {first}"
+        # Name the exception and where it was raised, not its message: a module that
+        # parses the environment at import time could echo a value in it.
+        frames = traceback.extract_tb(exc.__traceback__)
+        where = f" at {_shorten(frames[-1].filename)}:{frames[-1].lineno}" if frames else ""
+        reason = f"importing schema module {module_name!r} failed: {type(exc).__name__}{where}"
     finally:
         if added:
             sys.path.remove(str(base_dir))
@@ -76,3 +83,12 @@ def _import_class(ref: str, base_dir: Path) -> type[BaseSettings]:
     if not (isinstance(cls, type) and issubclass(cls, BaseSettings)):
         raise _error(ref, "schema_not_settings", _not_settings(ref))
     return cls
+
+
+def _shorten(path: str) -> str:
+    """``path`` relative to the current directory when it lies below it."""
+    try:
+        relative = os.path.relpath(path)
+    except ValueError:  # another drive on Windows
+        return path
+    return path if relative.startswith("..") else relative

@@ -14,7 +14,7 @@ cannot exist: ``PATH=${PATH}:/opt/bin`` reads the process environment's ``PATH``
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from envguard.schema.fields import looks_secret
@@ -59,6 +59,7 @@ class Expander:
     failed: set[str] = field(default_factory=set)
     secret: set[str] = field(default_factory=set)
     added: int = 0
+    secret_names: dict[str, bool] = field(default_factory=dict)  # looks_secret, cached
 
     def define(self, key: str, value: str, *, sensitive: bool) -> None:
         self.known[key] = value
@@ -68,6 +69,12 @@ class Expander:
         else:
             self.secret.discard(key)
 
+    def secret_name(self, name: str) -> bool:
+        known = self.secret_names.get(name)
+        if known is None:
+            known = self.secret_names[name] = looks_secret(name)
+        return known
+
     def fail(self, key: str) -> None:
         self.known.pop(key, None)
         self.failed.add(key)
@@ -76,37 +83,64 @@ class Expander:
     def expand(self, value: str) -> tuple[str, bool]:
         """Return ``value`` expanded and whether it now holds a sensitive value.
 
+        References are found as python-dotenv's ``_posix_variable.finditer`` finds them, in
+        linear time: the next ``}`` and ``:`` are searched once and reused until the scan
+        passes them (the regex rescans to them from every ``${``).
+
         Raises:
             ExpandFailed: a name is undefined, a used key failed, or the result is too big.
         """
         if self.added > MAX_EXPANDED_TOTAL_BYTES:
             raise ExpandFailed("poisoned")
+        known, environ, failed = self.known, self.environ, self.failed
+        find = value.find
         pieces: list[str] = []
         missing: list[str] = []
         size = added = cursor = 0
         sensitive = poisoned = False
-        for start, end, name, default in _references(value):
-            if name in self.failed:
-                poisoned, text = True, ""
-            elif name in self.known:
-                text = self.known[name]
+        n = len(value)
+        close = colon = -1  # the cached next "}" and ":" (n when there is no ":" left)
+        pos = find("${")
+        while pos != -1:
+            start = pos + 2
+            if close < start:
+                close = find("}", start)
+                if close == -1:
+                    break  # no "}" left: no further reference can match
+            if colon < start:
+                colon = find(":", start)
+                if colon == -1:
+                    colon = n
+            if close < colon:
+                name, default = value[start:close], None
+            elif value.startswith("-", colon + 1):
+                name, default = value[start:colon], value[colon + 2 : close]
+            else:  # "${NAME:x…" is not a reference: scan on from the next "$"
+                pos = find("${", pos + 1)
+                continue
+            text = known.get(name)
+            if text is not None:
                 sensitive = sensitive or name in self.secret
-            elif name in self.environ:
-                text = self.environ[name]
-                sensitive = sensitive or looks_secret(name)
-            elif default is not None:
-                text = default
+            elif name in failed:
+                poisoned, text = True, ""
             else:
-                if name not in missing:
-                    missing.append(name)
-                text = ""
-            pieces.append(value[cursor:start])
+                text = environ.get(name)
+                if text is not None:
+                    sensitive = sensitive or self.secret_name(name)
+                elif default is not None:
+                    text = default
+                else:
+                    if name not in missing:
+                        missing.append(name)
+                    text = ""
+            pieces.append(value[cursor:pos])
             pieces.append(text)
-            size += start - cursor + len(text)
+            size += pos - cursor + len(text)
             added += len(text)
             if size > MAX_EXPANDED_BYTES:
                 raise ExpandFailed("too_large")
-            cursor = end
+            cursor = close + 1
+            pos = find("${", cursor)
         if poisoned:
             raise ExpandFailed("poisoned")
         if missing:
@@ -120,32 +154,3 @@ class Expander:
         if self.added > MAX_EXPANDED_TOTAL_BYTES:
             raise ExpandFailed("total_too_large")
         return result, sensitive
-
-
-def _references(value: str) -> Iterator[tuple[int, int, str, str | None]]:
-    """Each ``${NAME}`` / ``${NAME:-default}`` as ``(start, end, name, default)``.
-
-    The same matches as python-dotenv's ``_posix_variable.finditer``, in linear time: the
-    next ``}`` and ``:`` are found once and reused until the scan passes them.
-    """
-    n = len(value)
-    close = colon = -1  # cached next "}" / ":" (n when there is no ":" left)
-    pos = value.find("${")
-    while pos != -1:
-        start = pos + 2
-        if close < start:
-            close = value.find("}", start)
-            if close == -1:
-                return  # no "}" left: no further reference can match
-        if colon < start:
-            colon = value.find(":", start)
-            if colon == -1:
-                colon = n
-        if close < colon:
-            yield pos, close + 1, value[start:close], None
-        elif value.startswith("-", colon + 1):
-            yield pos, close + 1, value[start:colon], value[colon + 2 : close]
-        else:  # "${NAME:x…" is not a reference: scan on from the next "$"
-            pos = value.find("${", pos + 1)
-            continue
-        pos = value.find("${", close + 1)

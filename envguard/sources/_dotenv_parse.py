@@ -158,26 +158,37 @@ class _Parser:
                 " parser cannot handle efficiently; the file was not read",
             )
             return self.out
+        text, has_cr = self.text, self.has_cr
         line, resyncs = 1, 0
         pos, bindings = self.bindings_from(0)
-        while (binding := next(bindings, None)) is not None:
-            string = binding.original.string
-            lead = _lead(string)
-            line_here = line + self.breaks(pos, pos + lead) if lead else line
-            end = pos + len(string)
-            if binding.error:
-                resume = self.bad_line(pos + lead, line_here, end)
-                if resume is not None and resyncs < MAX_RESYNCS:
-                    # The quote ran on into later lines: parse them again, as python-dotenv
-                    # would have had the quote been closed.
-                    resyncs += 1
-                    line = line_here + 1
-                    pos, bindings = self.bindings_from(resume)
-                    continue
-            elif binding.key is not None:
-                self.bind(binding.key, binding.value, pos + lead, line_here, end)
-            line += self.breaks(pos, end)
-            pos = end
+        restarted = True
+        while restarted:
+            restarted = False
+            for binding in bindings:
+                string = binding.original.string
+                end = pos + len(string)
+                breaks = self.breaks(pos, end) if has_cr else text.count("\n", pos, end)
+                if string[:1].isspace():  # blank lines before the key
+                    lead = _LEADING_WS.match(string).end()  # type: ignore[union-attr]
+                    line_here = line + self.breaks(pos, pos + lead)
+                else:
+                    lead, line_here = 0, line
+                if binding.error:
+                    resume = self.bad_line(pos + lead, line_here, end)
+                    if resume is not None and resyncs < MAX_RESYNCS:
+                        # The quote ran on into later lines: parse them again, as
+                        # python-dotenv would have had the quote been closed.
+                        resyncs += 1
+                        line = line_here + 1
+                        pos, bindings = self.bindings_from(resume)
+                        restarted = True
+                        break
+                elif binding.key is not None:
+                    # Breaks after the key's line, but for the one ending the binding.
+                    inner = breaks - (line_here - line) - (string[-1] in "\r\n")
+                    self.bind(binding.key, binding.value, pos + lead, line_here, end, inner > 0)
+                line += breaks
+                pos = end
         self.hint_forward_references()
         return self.out
 
@@ -238,9 +249,12 @@ class _Parser:
         )
         return next_line
 
-    def bind(self, key: str, value: str | None, start: int, line: int, end: int) -> None:
-        previous = self.lines.get(key)
-        self.lines[key] = line
+    def bind(
+        self, key: str, value: str | None, start: int, line: int, end: int, multiline: bool
+    ) -> None:
+        lines = self.lines
+        previous = lines.get(key)
+        lines[key] = line
         if previous is not None:
             self.problem(
                 "dotenv_duplicate_key",
@@ -261,18 +275,13 @@ class _Parser:
             self.expander.fail(key)
             return
         quote = ""
-        text = self.text
-        last = self.content_end(start, end)
-        multiline = text.find("\n", start, last) != -1 or (
-            self.has_cr and text.find("\r", start, last) != -1
-        )
-        if multiline or (self.interpolate and "${" in value):
-            head = _HEAD.match(text, start, end)
-            quote = (head["quote"] or "") if head else ""
+        expand = self.interpolate and "${" in value
+        if multiline or expand:
+            quote = self.quote_of(start, end)
             if multiline and quote:
-                self.check_swallowed(key, quote, start, line, last)
+                self.check_swallowed(key, quote, start, line, self.content_end(start, end))
         sensitive = looks_secret(key)
-        if self.interpolate and quote != "'" and "${" in value:
+        if expand and quote != "'":
             try:
                 value, used_secret = self.expander.expand(value)
             except ExpandFailed as exc:
@@ -286,10 +295,22 @@ class _Parser:
                 out.pop(key, None)
                 self.expander.fail(key)
                 return
-        sensitive = sensitive or url_has_credentials(value)
+        if not sensitive and "://" in value:
+            sensitive = url_has_credentials(value)
         if self.interpolate:
             self.expander.define(key, value, sensitive=sensitive)
         out[key] = Value(value, Origin(self.source, self.file, line), sensitive)
+
+    def quote_of(self, start: int, end: int) -> str:
+        """The quote (``'``, ``"``) that opens the value of the binding at ``start``, or ``""``."""
+        text = self.text
+        if text[start] != "'":  # an unquoted key cannot hold "=": the first "=" ends it
+            equals = text.find("=", start, end)
+            after = text[equals + 1 : equals + 2]
+            if equals != -1 and not after.isspace():
+                return after if after in ("'", '"') else ""
+        head = _HEAD.match(text, start, end)
+        return (head["quote"] or "") if head else ""
 
     def content_end(self, start: int, end: int) -> int:
         """``end`` without the one line break that ends a binding."""
@@ -352,11 +373,3 @@ class _Parser:
                     " or in the environment"
                 )
                 problems[index] = replace(problems[index], message=message)
-
-
-def _lead(string: str) -> int:
-    """The length of the whitespace (blank lines included) before a binding's first token."""
-    if not string[:1].isspace():
-        return 0
-    match = _LEADING_WS.match(string)
-    return match.end() if match else 0

@@ -179,6 +179,6 @@ def check_entry_keys(cls: type[Source], entry: Mapping[str, Any], ctx: BuildCont
         accepted = ", ".join(sorted(allowed))
         raise entry_problem(
             ctx,
-            f"unknown key {unknown[0]!r} in a {cls.kind} source (accepted: {accepted})",
+            f"unknown key {unknown[0]!r} in {cls.kind} source (accepted: {accepted})",
             code="project_unknown_key",
         )

@@ -101,12 +101,15 @@ class DotenvSource(Source):
         if data is None:
             return Fetched()
         text = self._decode(data)
+        environ = os.environ if self._environ is None else self._environ
+        if environ is os.environ and self.interpolate and "${" in text:
+            environ = dict(environ)  # a plain dict is much faster to look up than os.environ
         return parse_dotenv(
             text,
             file=self.file,
             source=self.describe(),
             interpolate=self.interpolate,
-            environ=os.environ if self._environ is None else self._environ,
+            environ=environ,
         )
 
     def _error(

@@ -232,7 +232,7 @@ def test_bad_timeout_is_a_usage_error(cli: Runner, timeout: str) -> None:
     result = cli(["check", "--timeout", timeout])
 
     assert (result.code, result.out) == (2, "")
-    assert result.err.startswith("Usage: envguard check [OPTIONS] [env]\n")
+    assert result.err.startswith("Usage: envguard check [OPTIONS] [ENV]\n")
     assert "Invalid value for '--timeout'" in result.err
 
 
@@ -267,7 +267,7 @@ def test_bad_source_entry(cli: Runner, project: Path) -> None:
     assert (result.code, result.out) == (2, "")
     assert result.err == (
         f"envguard: error: {project.resolve()}/envguard.toml: [env.dev] source 1: "
-        "unknown key 'bogus' in a env source (accepted: env)\n"
+        "unknown key 'bogus' in env source (accepted: env)\n"
     )
 
 
@@ -289,7 +289,7 @@ def test_unknown_option(cli: Runner) -> None:
 
     assert (result.code, result.out) == (2, "")
     assert result.err == (
-        "Usage: envguard check [OPTIONS] [env]\n"
+        "Usage: envguard check [OPTIONS] [ENV]\n"
         "Try 'envguard check -h' for help.\n"
         "\n"
         "Error: No such option: --bogus\n"

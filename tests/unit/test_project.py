@@ -487,12 +487,12 @@ def test_explicit_project_errors(
     [
         pytest.param(
             "{ env = true, bogus = 1 }",
-            "unknown key 'bogus' in a env source (accepted: env)",
+            "unknown key 'bogus' in env source (accepted: env)",
             id="unknown-key-in-env-entry",
         ),
         pytest.param(
             '{ static = { A = "1" }, nmae = "x" }',
-            "unknown key 'nmae' in a static source (accepted: name, sensitive, static)",
+            "unknown key 'nmae' in static source (accepted: name, sensitive, static)",
             id="unknown-key-in-static-entry",
         ),
         pytest.param(
@@ -528,7 +528,7 @@ def test_every_bad_source_entry_is_reported(project_dir: Path) -> None:
 
     assert [p.message for p in exc.value.problems] == [
         "envguard.toml: [env.dev] source 1: an env source is written { env = true }",
-        "envguard.toml: [env.dev] source 2: unknown key 'x' in a env source (accepted: env)",
+        "envguard.toml: [env.dev] source 2: unknown key 'x' in env source (accepted: env)",
     ]
 
 

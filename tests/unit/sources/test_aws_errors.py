@@ -363,13 +363,13 @@ def test_aws_table_is_read() -> None:
 @pytest.mark.parametrize(
     ("entry", "message"),
     [
-        ({"aws_secret": "a", "stage": "x"}, "unknown key 'stage' in a aws_secret source"),
+        ({"aws_secret": "a", "stage": "x"}, "unknown key 'stage' in aws_secret source"),
         ({"aws_secret": ""}, "aws_secret takes the secret's name or ARN"),
         ({"aws_secret": 3}, "aws_secret takes the secret's name or ARN"),
         ({"aws_secret": "a", "key": "A=B"}, "key 'A=B' is not a valid variable name"),
         ({"aws_secret": "a", "version_stage": ""}, "version_stage must be a non-empty string"),
         ({"aws_ssm": "myapp/staging"}, "aws_ssm takes a parameter path starting with '/'"),
-        ({"aws_ssm": "/a", "recursive": False}, "unknown key 'recursive' in a aws_ssm source"),
+        ({"aws_ssm": "/a", "recursive": False}, "unknown key 'recursive' in aws_ssm source"),
     ],
 )
 def test_bad_entries(entry: dict[str, Any], message: str) -> None:

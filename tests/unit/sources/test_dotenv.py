@@ -974,7 +974,7 @@ BAD_ENTRIES = [
     ({"dotenv": ".env", "interpolate": 1}, "'interpolate' of dotenv .env must be true or false"),
     (
         {"dotenv": ".env", "encoding": "latin-1"},
-        "unknown key 'encoding' in a dotenv source (accepted: dotenv, interpolate, optional)",
+        "unknown key 'encoding' in dotenv source (accepted: dotenv, interpolate, optional)",
     ),
 ]
 

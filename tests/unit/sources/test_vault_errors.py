@@ -242,7 +242,7 @@ def test_a_secret_id_pasted_into_secret_id_env_is_not_echoed() -> None:
 @pytest.mark.parametrize(
     ("entry", "words"),
     [
-        ({"vault": "app", "path": "x"}, "unknown key 'path' in a vault source"),
+        ({"vault": "app", "path": "x"}, "unknown key 'path' in vault source"),
         ({"vault": ""}, "the path must be a non-empty string"),
         ({"vault": "app", "kv_version": 3}, "kv_version must be 1 or 2"),
         ({"vault": "app", "version": 0}, "version must be a positive integer"),
