@@ -15,24 +15,37 @@ are counted by parsing the client→server stream (request line, headers, and a 
 own chunk is never counted as a request. Each request keeps its method, path (without the
 query) and ``X-Amz-Target`` header, never other headers (tokens, signatures).
 
-Use::
+Use it in-process::
 
     with LatencyProxy(target_port, delay=0.02) as proxy:
-        ...  # talk to http://127.0.0.1:{proxy.port}
+        ...  # talk to proxy.url
         proxy.requests  # a list of Request records since the last reset()
+
+or in a process of its own, so that its threads never compete for the measured process's
+GIL (the benchmarks do this), with the same attributes, controlled over a pipe::
+
+    with ProxyProcess(target_port, delay=0.02) as proxy:
+        ...
+
+Run alone: ``python benchmarks/latency_proxy.py TARGET_PORT [--delay 0.02]`` prints its
+port, then reads commands on stdin (``delay S``, ``reset``, ``stats``) until end of file.
 """
 
 from __future__ import annotations
 
+import argparse
 import contextlib
+import json
 import queue
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable
 from typing import NamedTuple
 
-__all__ = ["LatencyProxy", "Request"]
+__all__ = ["LatencyProxy", "ProxyProcess", "Request"]
 
 _CHUNK = 65536
 _MAX_HEAD = 1 << 20
@@ -271,3 +284,108 @@ def _close(sock: socket.socket) -> None:
         sock.shutdown(socket.SHUT_RDWR)
     with contextlib.suppress(OSError):
         sock.close()
+
+
+class ProxyProcess:
+    """A :class:`LatencyProxy` in a child process, with the same attributes.
+
+    The child exits when its stdin closes: on :meth:`stop`, or when this process dies.
+    """
+
+    def __init__(self, target_port: int, *, delay: float = 0.020) -> None:
+        self.target = ("127.0.0.1", target_port)
+        self._lock = threading.Lock()
+        self._process = subprocess.Popen(
+            [sys.executable, __file__, str(target_port), "--delay", repr(delay)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        self.port = int(self._ask(None))
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._delay = delay
+
+    def _ask(self, command: str | None) -> str:
+        stdin, stdout = self._process.stdin, self._process.stdout
+        assert stdin is not None and stdout is not None
+        with self._lock:
+            if command is not None:
+                stdin.write(command + "\n")
+                stdin.flush()
+            line = stdout.readline()
+        if not line:
+            raise RuntimeError(f"the latency proxy exited ({self._process.poll()})")
+        return line.strip()
+
+    @property
+    def delay(self) -> float:
+        return self._delay
+
+    @delay.setter
+    def delay(self, seconds: float) -> None:
+        self._ask(f"delay {seconds!r}")
+        self._delay = seconds
+
+    def reset(self) -> None:
+        self._ask("reset")
+
+    def _stats(self) -> dict[str, object]:
+        stats: dict[str, object] = json.loads(self._ask("stats"))
+        return stats
+
+    @property
+    def requests(self) -> list[Request]:
+        return [Request(*r) for r in self._stats()["requests"]]  # type: ignore[attr-defined]
+
+    @property
+    def connections(self) -> int:
+        return int(self._stats()["connections"])  # type: ignore[call-overload]
+
+    def start(self) -> ProxyProcess:
+        return self
+
+    def stop(self) -> None:
+        """Close the child's stdin so that it stops, and wait; kill it if it does not."""
+        if self._process.stdin is not None:
+            with contextlib.suppress(OSError):
+                self._process.stdin.close()
+        try:
+            self._process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait(timeout=10)
+        if self._process.stdout is not None:
+            self._process.stdout.close()
+
+    def __enter__(self) -> ProxyProcess:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def _serve(target_port: int, delay: float) -> None:
+    """The child's side of :class:`ProxyProcess`: one command per line, one answer each."""
+    with LatencyProxy(target_port, delay=delay) as proxy:
+        print(proxy.port, flush=True)
+        for line in sys.stdin:
+            command, _, argument = line.strip().partition(" ")
+            if command == "delay":
+                proxy.delay = float(argument)
+                answer = "ok"
+            elif command == "reset":
+                proxy.reset()
+                answer = "ok"
+            elif command == "stats":
+                answer = json.dumps({"requests": proxy.requests, "connections": proxy.connections})
+            else:
+                answer = json.dumps({"error": f"unknown command {command!r}"})
+            print(answer, flush=True)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description="A loopback proxy adding latency.")
+    parser.add_argument("target_port", type=int)
+    parser.add_argument("--delay", type=float, default=0.020, help="seconds each way")
+    args = parser.parse_args()
+    _serve(args.target_port, args.delay)

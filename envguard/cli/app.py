@@ -7,54 +7,68 @@ variables, which may hold secrets) unless ``ENVGUARD_DEBUG=1``.
 
 from __future__ import annotations
 
+import importlib
 import os
 import sys
 import traceback
 from collections.abc import Sequence
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import typer
 
-from envguard.cli.check import check
-from envguard.cli.diff import diff
-from envguard.cli.docs import docs
-from envguard.cli.explain import explain
-from envguard.cli.run import CONTEXT_SETTINGS as RUN_CONTEXT_SETTINGS
-from envguard.cli.run import run as run_command
-from envguard.cli.show import show
 from envguard.errors import ConfigError
 
-__all__ = ["app", "main"]
+__all__ = ["COMMANDS", "build_app", "main", "run"]
 
 #: Exit code for an internal error (a bug in envguard): BSD's EX_SOFTWARE.
 EXIT_INTERNAL = 70
 
-app = typer.Typer(
-    name="envguard",
-    help="Declared, validated and documented configuration for twelve-factor apps.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    pretty_exceptions_show_locals=False,
-    context_settings={"help_option_names": ["-h", "--help"]},
-)
-app.command("check")(check)
-app.command("diff")(diff)
-app.command("docs")(docs)
-app.command("show")(show)
-app.command("explain")(explain)
-app.command("run", context_settings=RUN_CONTEXT_SETTINGS)(run_command)
+#: Command name → ``"module:function"``. A command's module is imported only when that
+#: command runs (or for ``--help``), so ``envguard check`` does not pay for ``docs``.
+COMMANDS: dict[str, str] = {
+    "check": "envguard.cli.check:check",
+    "diff": "envguard.cli.diff:diff",
+    "docs": "envguard.cli.docs:docs",
+    "show": "envguard.cli.show:show",
+    "explain": "envguard.cli.explain:explain",
+    "run": "envguard.cli.run:run",
+}
 
 
-@app.callback()
 def _root() -> None:
     """Declared, validated and documented configuration for twelve-factor apps."""
 
 
+def build_app(names: Sequence[str] | None = None) -> typer.Typer:
+    """The typer app with the named commands (default: all of them)."""
+    app = typer.Typer(
+        name="envguard",
+        help="Declared, validated and documented configuration for twelve-factor apps.",
+        no_args_is_help=True,
+        add_completion=False,
+        pretty_exceptions_enable=False,
+        pretty_exceptions_show_locals=False,
+        context_settings={"help_option_names": ["-h", "--help"]},
+    )
+    app.callback()(_root)
+    for name in COMMANDS if names is None else names:
+        module_name, _, attr = COMMANDS[name].partition(":")
+        module = importlib.import_module(module_name)
+        settings: dict[str, Any] | None = getattr(module, "CONTEXT_SETTINGS", None)
+        app.command(name, context_settings=settings)(getattr(module, attr))
+    return app
+
+
+def _wanted(args: Sequence[str]) -> list[str] | None:
+    """The one command ``args`` runs, when it can be told before parsing; else all."""
+    first = next((a for a in args if not a.startswith("-")), None)
+    return [first] if first in COMMANDS else None
+
+
 def run(argv: Sequence[str] | None = None) -> int:
     """Run the CLI and return its exit code (used by tests and :func:`main`)."""
-    command = typer.main.get_command(app)
     args = list(sys.argv[1:] if argv is None else argv)
+    command = typer.main.get_command(build_app(_wanted(args)))
     try:
         result = command.main(args=args, prog_name="envguard", standalone_mode=False)
     except typer.Exit as stop:
