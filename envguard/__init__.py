@@ -1,4 +1,13 @@
-"""envguard: declared, validated and documented twelve-factor configuration."""
+"""envguard: declared, validated and documented twelve-factor configuration.
+
+``import envguard`` is light: the exceptions and :class:`Problem` load at once, while
+:class:`Settings`, :func:`load` and :func:`health` (which need pydantic-settings) load on
+first use (PEP 562), so code that only catches ``envguard.ConfigError`` pays for nothing else.
+"""
+
+# Private aliases keep the module's namespace to the public API.
+import importlib as _importlib
+import typing as _typing
 
 from envguard.errors import (
     ConfigError,
@@ -8,9 +17,11 @@ from envguard.errors import (
     SourceNotFound,
     SourceUnavailable,
 )
-from envguard.health import health
 from envguard.report import Problem
-from envguard.settings import Settings, load
+
+if _typing.TYPE_CHECKING:
+    from envguard._health import health
+    from envguard.settings import Settings, load
 
 __version__ = "0.1.0.dev0"
 
@@ -27,3 +38,18 @@ __all__ = [
     "health",
     "load",
 ]
+
+_LAZY = {"Settings": "envguard.settings", "load": "envguard.settings", "health": "envguard._health"}
+
+
+def __getattr__(name: str) -> _typing.Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'envguard' has no attribute {name!r}")
+    value = getattr(_importlib.import_module(module), name)
+    globals()[name] = value  # later lookups are plain attribute reads
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

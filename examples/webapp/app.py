@@ -22,7 +22,7 @@ from types import FrameType
 from settings import Settings
 
 import envguard
-from envguard.health import health
+from envguard import health
 
 #: The project file next to this module, whatever the working directory.
 PROJECT = Path(__file__).resolve().parent / "envguard.toml"

@@ -10,7 +10,7 @@ import pytest
 from pydantic import Field, SecretStr, field_validator
 
 import envguard
-from envguard.health import health
+from envguard import health
 
 CANARY = "CANARY-health-3b8e"
 

@@ -34,11 +34,12 @@ def test_all_is_a_literal_sorted_list() -> None:
 def test_all_matches_the_public_names() -> None:
     # As in httpx's tests/test_exported_members.py; submodules are attributes, not API.
     included_private_members = ["__version__"]
+    # dir() includes the names loaded lazily (PEP 562) before their first use.
     public = sorted(
         name
-        for name, value in vars(envguard).items()
+        for name in dir(envguard)
         if (not name.startswith("_") or name in included_private_members)
-        and not isinstance(value, types.ModuleType)
+        and not isinstance(getattr(envguard, name), types.ModuleType)
     )
 
     assert envguard.__all__ == public
