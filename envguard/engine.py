@@ -10,7 +10,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from pydantic_settings import BaseSettings
 
@@ -69,8 +69,7 @@ class Outcome:
         return cls(self.problems, env=self.env)
 
 
-@dataclass(frozen=True, slots=True)
-class Prepared:
+class Prepared(NamedTuple):
     """A project, an environment name and a schema, ready to resolve."""
 
     project: Project

@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from typing import NamedTuple
 
 from envguard.errors import ConfigError
 from envguard.report import Problem
@@ -20,8 +21,7 @@ from envguard.sources.base import Fetched, Source, Value
 __all__ = ["Resolution", "SourceStatus", "resolve"]
 
 
-@dataclass(frozen=True, slots=True)
-class SourceStatus:
+class SourceStatus(NamedTuple):
     """How reading one source went: for ``show``, health checks and reports."""
 
     source: str

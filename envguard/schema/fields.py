@@ -8,7 +8,6 @@ declare a public value), ``required_in``, and ``type`` (the TOML type name).
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import enum
 import functools
@@ -17,7 +16,8 @@ import re
 import types
 import typing
 from collections.abc import Mapping
-from typing import Any, Literal
+from types import MappingProxyType
+from typing import Any, Literal, NamedTuple
 
 import annotated_types
 from pydantic import AliasChoices, BaseModel, Json, SecretBytes, SecretStr
@@ -48,8 +48,7 @@ def url_has_credentials(value: str) -> bool:
     return "@" in value and bool(_URL_CREDENTIALS.match(value))
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class VarSpec:
+class VarSpec(NamedTuple):
     """One environment variable a schema reads.
 
     Attributes:
@@ -81,7 +80,7 @@ class VarSpec:
     example: Any = None
     deprecated: str | None = None
     required_in: tuple[str, ...] | None = None
-    constraints: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    constraints: Mapping[str, Any] = MappingProxyType({})
     decode_json: bool = False
 
     @property

@@ -11,8 +11,7 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 
 __all__ = ["Deadline", "DeadlineExceeded", "RetryPolicy", "call_with_retry"]
 
@@ -46,8 +45,7 @@ class Deadline:
         return f"Deadline({self.seconds}s, {self.remaining():.3f}s left)"
 
 
-@dataclass(frozen=True, slots=True)
-class RetryPolicy:
+class RetryPolicy(NamedTuple):
     """Capped exponential backoff with full jitter.
 
     Attributes:

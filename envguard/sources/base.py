@@ -25,8 +25,7 @@ if TYPE_CHECKING:
 __all__ = ["BuildContext", "Fetched", "Origin", "Source", "Value", "entry_problem"]
 
 
-@dataclass(frozen=True, slots=True)
-class Origin:
+class Origin(NamedTuple):
     """Where one value came from.
 
     Attributes:
