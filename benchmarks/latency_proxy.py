@@ -2,27 +2,30 @@
 
 Latency model: every byte is delayed by ``delay`` seconds in each direction, like a link
 with a one-way propagation delay. Each chunk read from one side is stamped with the time it
-arrived and written to the other side ``delay`` seconds later, by a writer thread per
-direction, so the chunks of one message overlap in flight instead of adding up: a request
-costs ``delay`` however many TCP segments carry it, and so does its response, so an HTTP
-exchange costs one round trip of ``2 × delay``. Opening a connection costs nothing extra
-(a real network would add a round trip for TCP's handshake, two more for TLS), so the
-model favours clients that open many connections, never those that reuse them.
+arrived and written to the other side ``delay`` seconds later (an event-loop timer; the
+order of chunks is kept), so the chunks of one message overlap in flight instead of adding
+up: a request costs ``delay`` however many TCP segments carry it, and so does its response,
+so an HTTP exchange costs one round trip of ``2 × delay``. Opening a connection costs
+nothing extra (a real network would add a round trip for TCP's handshake, one or two more
+for TLS), so the model favours clients that open many connections, never those that reuse
+them. Bandwidth is unlimited and there is no back-pressure: fine for API calls of a few
+kilobytes, not for bulk transfers.
 
-Keep-alive connections work: the proxy forwards bytes until either side closes. Requests
-are counted by parsing the client→server stream (request line, headers, and a body of
-``Content-Length`` bytes, or chunked up to its last chunk), so a body that arrives in its
-own chunk is never counted as a request. Each request keeps its method, path (without the
-query) and ``X-Amz-Target`` header, never other headers (tokens, signatures).
+Keep-alive connections work: the proxy forwards bytes, and half-closes, until both sides
+have closed. Requests are counted by parsing the client→server stream (request line,
+headers, and a body of ``Content-Length`` bytes, or chunked up to its last chunk), so a body
+that arrives in its own chunk is never counted as a request. Each request keeps its method,
+path (without the query) and ``X-Amz-Target`` header, never other headers (tokens,
+signatures).
 
-Use it in-process::
+It runs on one asyncio event loop in a background thread. Use it in-process::
 
     with LatencyProxy(target_port, delay=0.02) as proxy:
         ...  # talk to proxy.url
         proxy.requests  # a list of Request records since the last reset()
 
-or in a process of its own, so that its threads never compete for the measured process's
-GIL (the benchmarks do this), with the same attributes, controlled over a pipe::
+or in a process of its own, so that it never competes for the measured process's GIL (the
+benchmarks do this), with the same attributes, controlled over a pipe::
 
     with ProxyProcess(target_port, delay=0.02) as proxy:
         ...
@@ -34,23 +37,19 @@ port, then reads commands on stdin (``delay S``, ``reset``, ``stats``) until end
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import json
-import queue
-import socket
 import subprocess
 import sys
 import threading
-import time
+from collections import deque
 from collections.abc import Callable
 from typing import NamedTuple
 
 __all__ = ["LatencyProxy", "ProxyProcess", "Request"]
 
-_CHUNK = 65536
 _MAX_HEAD = 1 << 20
-#: Chunks in flight one way, each with the time it is due at the other side (None: EOF).
-_Pipe = queue.SimpleQueue[tuple[float, bytes | None]]
 _METHODS = (b"GET", b"POST", b"PUT", b"DELETE", b"HEAD", b"PATCH", b"OPTIONS", b"LIST")
 
 
@@ -120,7 +119,8 @@ class _RequestParser:
             self._chunked = True
             self._buf += b"\r\n"  # so a body that is only the last chunk ends the same way
         else:
-            self._body_left = int(headers.get(b"content-length", b"0") or 0)
+            length = headers.get(b"content-length", b"0").strip()
+            self._body_left = int(length) if length.isdigit() else 0
 
 
 class LatencyProxy:
@@ -136,30 +136,39 @@ class LatencyProxy:
         self._lock = threading.Lock()
         self._requests: list[Request] = []
         self._connections = 0
-        self._open: set[socket.socket] = set()
-        self._stopping = threading.Event()
-        self._listener = socket.create_server((host, 0))
-        self._listener.settimeout(0.1)
-        self.port: int = self._listener.getsockname()[1]
+        self._open: set[_Connection] = set()
+        self._loop = asyncio.new_event_loop()
+        self._server = self._loop.run_until_complete(
+            self._loop.create_server(lambda: _Connection(self).client_end, host, 0)
+        )
+        self.port: int = self._server.sockets[0].getsockname()[1]
         self.url = f"http://{host}:{self.port}"
-        self._acceptor = threading.Thread(target=self._accept, name="proxy-accept", daemon=True)
+        self._thread = threading.Thread(
+            target=self._loop.run_forever, name="latency-proxy", daemon=True
+        )
 
     # --- lifecycle -------------------------------------------------------------------------
 
     def start(self) -> LatencyProxy:
-        self._acceptor.start()
+        self._thread.start()
         return self
 
     def stop(self) -> None:
-        """Stop accepting, close every open connection, and wait for the acceptor."""
-        self._stopping.set()
-        if self._acceptor.is_alive():
-            self._acceptor.join(timeout=5)
-        self._listener.close()
-        with self._lock:
-            still_open = list(self._open)
-        for sock in still_open:
-            _close(sock)
+        """Stop accepting, abort every open connection, and stop the loop."""
+
+        def shut() -> None:
+            self._server.close()
+            for conn in list(self._open):
+                conn.abort()
+            self._loop.stop()
+
+        if self._thread.is_alive():
+            self._loop.call_soon_threadsafe(shut)
+            self._thread.join(timeout=5)
+        else:
+            shut()
+        if not self._loop.is_running():
+            self._loop.close()
 
     def __enter__(self) -> LatencyProxy:
         return self.start()
@@ -188,102 +197,139 @@ class LatencyProxy:
         with self._lock:
             self._requests.append(request)
 
-    # --- forwarding ------------------------------------------------------------------------
-
-    def _accept(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                client, _ = self._listener.accept()
-            except TimeoutError:
-                continue
-            except OSError:
-                return
-            client.settimeout(None)
-            try:
-                upstream = socket.create_connection(self.target, timeout=10)
-            except OSError:
-                _close(client)
-                continue
-            upstream.settimeout(None)
-            for sock in (client, upstream):
-                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            with self._lock:
-                self._connections += 1
-                self._open.update((client, upstream))
-            _Connection(self, client, upstream).start()
-
-    def _closed(self, *socks: socket.socket) -> None:
+    def _opened(self, conn: _Connection) -> None:
         with self._lock:
-            self._open.difference_update(socks)
+            self._connections += 1
+        self._open.add(conn)
+
+
+class _Pipe:
+    """One direction of a connection: chunks in flight, each written when it is due."""
+
+    def __init__(
+        self, loop: asyncio.AbstractEventLoop, proxy: LatencyProxy, on_eof: Callable[[], None]
+    ):
+        self._loop = loop
+        self._proxy = proxy
+        self._on_eof = on_eof  # called once the end of the stream has been passed on
+        self._chunks: deque[tuple[float, bytes | None]] = deque()  # None: end of stream
+        self._timer: asyncio.TimerHandle | None = None
+        self._ended = False  # the end of the stream was read (or the socket closed)
+        self.dst: asyncio.Transport | None = None
+
+    def push(self, data: bytes | None) -> None:
+        if self._ended:
+            return
+        self._ended = data is None
+        self._chunks.append((self._loop.time() + self._proxy.delay, data))
+        self.schedule()
+
+    def schedule(self) -> None:
+        if self._timer is None and self._chunks and self.dst is not None:
+            self._timer = self._loop.call_at(self._chunks[0][0], self._flush)
+
+    def _flush(self) -> None:
+        self._timer = None
+        dst = self.dst
+        assert dst is not None
+        now = self._loop.time()
+        first = True
+        while self._chunks and (first or self._chunks[0][0] <= now):
+            first = False  # the timer fired for the first chunk: it is due
+            _, data = self._chunks.popleft()
+            if dst.is_closing():
+                self._chunks.clear()
+                return
+            if data is not None:
+                dst.write(data)
+                continue
+            if dst.can_write_eof():
+                dst.write_eof()  # pass the half-close on
+            self._on_eof()
+            return
+        self.schedule()
+
+
+class _End(asyncio.Protocol):
+    """One socket of a connection: what it reads goes into ``pipe`` for the other socket."""
+
+    def __init__(self, conn: _Connection, pipe: _Pipe, parser: _RequestParser | None) -> None:
+        self._conn = conn
+        self._pipe = pipe
+        self._parser = parser
+        self.transport: asyncio.Transport | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        self._conn.made(self)
+
+    def data_received(self, data: bytes) -> None:
+        if self._parser is not None:
+            self._parser.feed(data)
+        self._pipe.push(data)
+
+    def eof_received(self) -> bool:
+        self._pipe.push(None)
+        return True  # keep the other direction open until it ends too
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._conn.lost(self, exc)
 
 
 class _Connection:
-    """One proxied connection: a reader and a delayed writer for each direction."""
+    """One proxied connection: the client's socket, the upstream socket, two pipes."""
 
-    def __init__(self, proxy: LatencyProxy, client: socket.socket, upstream: socket.socket):
+    def __init__(self, proxy: LatencyProxy) -> None:
+        loop = proxy._loop
         self._proxy = proxy
-        self._client = client
-        self._upstream = upstream
-        self._finished = 0
-        self._lock = threading.Lock()
-        self._parser = _RequestParser(proxy._count)
+        self._ended = 0
+        self._up = _Pipe(loop, proxy, self._eof_passed)  # client → server
+        self._down = _Pipe(loop, proxy, self._eof_passed)  # server → client
+        self.client_end = _End(self, self._up, _RequestParser(proxy._count))
+        self.server_end = _End(self, self._down, None)
+        self._connecting: asyncio.Task[None] | None = None
 
-    def start(self) -> None:
-        for src, dst, parse in (
-            (self._client, self._upstream, True),
-            (self._upstream, self._client, False),
-        ):
-            pipe: _Pipe = queue.SimpleQueue()
-            threading.Thread(
-                target=self._read, args=(src, pipe, parse), name="proxy-read", daemon=True
-            ).start()
-            threading.Thread(
-                target=self._write, args=(dst, pipe), name="proxy-write", daemon=True
-            ).start()
+    def made(self, end: _End) -> None:
+        if end is self.client_end:
+            self._down.dst = end.transport
+            self._proxy._opened(self)
+            self._connecting = self._proxy._loop.create_task(self._connect())
+        else:
+            self._up.dst = end.transport
+            self._up.schedule()  # what the client sent while the connection was being made
 
-    def _read(self, src: socket.socket, pipe: _Pipe, parse: bool) -> None:
+    async def _connect(self) -> None:
+        loop = self._proxy._loop
         try:
-            while True:
-                data = src.recv(_CHUNK)
-                now = time.monotonic()
-                if not data:
-                    break
-                if parse:
-                    self._parser.feed(data)
-                pipe.put((now + self._proxy.delay, data))
+            await loop.create_connection(lambda: self.server_end, *self._proxy.target)
         except OSError:
-            pass
-        pipe.put((time.monotonic() + self._proxy.delay, None))
+            self.abort()
 
-    def _write(self, dst: socket.socket, pipe: _Pipe) -> None:
-        try:
-            while True:
-                due, data = pipe.get()
-                wait = due - time.monotonic()
-                if wait > 0:
-                    time.sleep(wait)
-                if data is None:
-                    dst.shutdown(socket.SHUT_WR)  # pass the half-close on
-                    break
-                dst.sendall(data)
-        except OSError:
-            # The other side is gone: close both, which also ends the opposite direction.
-            for sock in (self._client, self._upstream):
-                _close(sock)
-        with self._lock:
-            self._finished += 1
-            done = self._finished == 2
-        if done:
-            for sock in (self._client, self._upstream):
-                _close(sock)
-            self._proxy._closed(self._client, self._upstream)
+    def _eof_passed(self) -> None:
+        self._ended += 1
+        if self._ended == 2:
+            self.close()
 
+    def lost(self, end: _End, exc: Exception | None) -> None:
+        if exc is not None:
+            self.abort()  # a reset on one side resets the other
+            return
+        # A closed side ends its direction (if it sent no EOF first, this sends it now).
+        pipe = self._up if end is self.client_end else self._down
+        pipe.push(None)
 
-def _close(sock: socket.socket) -> None:
-    with contextlib.suppress(OSError):
-        sock.shutdown(socket.SHUT_RDWR)
-    with contextlib.suppress(OSError):
-        sock.close()
+    def close(self) -> None:
+        for end in (self.client_end, self.server_end):
+            if end.transport is not None:
+                end.transport.close()
+        self._proxy._open.discard(self)
+
+    def abort(self) -> None:
+        for end in (self.client_end, self.server_end):
+            if end.transport is not None:
+                end.transport.abort()
+        self._proxy._open.discard(self)
 
 
 class ProxyProcess:
@@ -307,7 +353,8 @@ class ProxyProcess:
 
     def _ask(self, command: str | None) -> str:
         stdin, stdout = self._process.stdin, self._process.stdout
-        assert stdin is not None and stdout is not None
+        assert stdin is not None
+        assert stdout is not None
         with self._lock:
             if command is not None:
                 stdin.write(command + "\n")
@@ -316,6 +363,10 @@ class ProxyProcess:
         if not line:
             raise RuntimeError(f"the latency proxy exited ({self._process.poll()})")
         return line.strip()
+
+    @property
+    def pid(self) -> int:
+        return self._process.pid
 
     @property
     def delay(self) -> float:
@@ -388,4 +439,5 @@ if __name__ == "__main__":
     parser.add_argument("target_port", type=int)
     parser.add_argument("--delay", type=float, default=0.020, help="seconds each way")
     args = parser.parse_args()
-    _serve(args.target_port, args.delay)
+    with contextlib.suppress(KeyboardInterrupt):
+        _serve(args.target_port, args.delay)

@@ -87,6 +87,7 @@ class VaultConnection:
         self._token_from = ""
         self._token_valid: bool | None = None
         self._kv_versions: dict[str, int | None] = {}
+        self._mount_locks: dict[str, threading.Lock] = {}
 
     @property
     def address(self) -> str:
@@ -129,9 +130,32 @@ class VaultConnection:
         raise outcome
 
     def kv_version(self, mount: str, deadline: Deadline) -> int | None:
-        """The KV version of ``mount`` from ``sys/internal/ui/mounts``, or None if not allowed."""
+        """The KV version of ``mount`` from ``sys/internal/ui/mounts``, or None if not allowed.
+
+        Sources of one mount fetched in parallel share one lookup: the first asks, the
+        others wait for its answer (within the deadline).
+        """
         if mount in self._kv_versions:
             return self._kv_versions[mount]
+        with self._lock:
+            mount_lock = self._mount_locks.setdefault(mount, threading.Lock())
+        if not mount_lock.acquire(timeout=deadline.remaining()):
+            raise self._timeout(deadline)
+        try:
+            if mount in self._kv_versions:
+                return self._kv_versions[mount]
+            return self._lookup_kv_version(mount, deadline)
+        finally:
+            mount_lock.release()
+
+    def _timeout(self, deadline: Deadline) -> Failure:
+        return Failure(
+            SourceUnavailable,
+            "vault_timeout",
+            f"no answer from Vault at {self.address} within the {deadline.seconds:g}s deadline",
+        )
+
+    def _lookup_kv_version(self, mount: str, deadline: Deadline) -> int | None:
         client = self._ready_client(deadline)
         outcome = self._call(
             lambda t: client.adapter.get(f"/v1/sys/internal/ui/mounts/{quote(mount)}", timeout=t),
@@ -193,11 +217,7 @@ class VaultConnection:
         if self._client is not None and self._client.adapter.token:
             return self._client
         if not self._lock.acquire(timeout=deadline.remaining()):
-            raise Failure(
-                SourceUnavailable,
-                "vault_timeout",
-                f"no answer from Vault at {self.address} within the {deadline.seconds:g}s deadline",
-            )
+            raise self._timeout(deadline)
         try:
             if self._failed is not None and self._failed[0] is deadline:
                 raise self._failed[1]  # one login per resolution, even a failed one
