@@ -1,9 +1,10 @@
 """Linear-time ``${VAR}`` / ``${VAR:-default}`` expansion for dotenv values.
 
-The reference syntax is python-dotenv's exactly (``\\$\\{([^}:]*)(?::-([^}]*))?\\}``, scanned
-left to right without overlap), but the scan uses ``str.find`` with cached positions instead
-of that regex, which backtracks quadratically on values such as ``${${${…`` and which
-python-dotenv re-runs against a fresh copy of the whole environment for every line.
+The reference syntax is python-dotenv's exactly (its regex, scanned left to right without
+overlap). That regex backtracks quadratically on values such as ``${${${…``, so such values
+are scanned by a linear ``str.find`` loop instead; and unlike python-dotenv, which copies the
+whole environment for every line, lookups here are plain dict reads, so a file expands in
+time linear in its size.
 
 Lookup order (python-dotenv's ``dotenv_values``/``override=True``): the keys defined *above*
 in the same file (already expanded), then the process environment, then the default. A
@@ -14,17 +15,34 @@ cannot exist: ``PATH=${PATH}:/opt/bin`` reads the process environment's ``PATH``
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from envguard.schema.fields import looks_secret
 
-__all__ = ["MAX_EXPANDED_BYTES", "MAX_EXPANDED_TOTAL_BYTES", "ExpandFailed", "Expander"]
+if TYPE_CHECKING:
+    from envguard.sources.base import Value
+
+__all__ = [
+    "MAX_EXPANDED_BYTES",
+    "MAX_EXPANDED_TOTAL_BYTES",
+    "ExpandFailed",
+    "Expander",
+    "split_references",
+]
 
 #: The largest value (in UTF-8 bytes) that ``${…}`` expansion may produce.
 MAX_EXPANDED_BYTES = 1 * 1024 * 1024
-#: The most text that expansion may add across one file (stops ``K1=x${BIG}``, ``K2=x${BIG}``…).
+#: The most characters expansion may add across one file (``K1=x${BIG}``, ``K2=x${BIG}``, …).
 MAX_EXPANDED_TOTAL_BYTES = 16 * 1024 * 1024
+
+# python-dotenv's reference syntax (dotenv.variables._posix_variable), unchanged.
+_REFERENCE = re.compile(r"\$\{([^}:]*)(?::-([^}]*))?\}")
+# The regex rescans from every "${" to the next "}" or ":": quadratic on "${${${…", so it
+# is used only while (number of "${") x (length) stays under this many characters.
+_REGEX_BUDGET = 1 << 16
 
 
 class ExpandFailed(Exception):
@@ -44,30 +62,21 @@ class ExpandFailed(Exception):
 
 @dataclass(slots=True)
 class Expander:
-    """Expands values one key at a time, remembering the keys defined so far.
+    """Expands values one key at a time, reading the keys defined so far.
 
     Attributes:
         environ: the process environment (read-only).
-        known: the expanded value of every key defined so far in the file.
-        failed: keys of the file whose last definition failed; values using them fail too.
-        secret: keys of the file whose value is sensitive; values using them become sensitive.
+        values: the file's values defined so far, already expanded (the parser's own dict:
+            a key that failed is not in it); a sensitive one makes its users sensitive.
+        failed: keys whose last definition failed; values using them fail too.
         added: characters added by expansion so far, across the file.
     """
 
     environ: Mapping[str, str]
-    known: dict[str, str] = field(default_factory=dict)
+    values: Mapping[str, Value] = field(default_factory=dict)
     failed: set[str] = field(default_factory=set)
-    secret: set[str] = field(default_factory=set)
     added: int = 0
     secret_names: dict[str, bool] = field(default_factory=dict)  # looks_secret, cached
-
-    def define(self, key: str, value: str, *, sensitive: bool) -> None:
-        self.known[key] = value
-        self.failed.discard(key)
-        if sensitive:
-            self.secret.add(key)
-        else:
-            self.secret.discard(key)
 
     def secret_name(self, name: str) -> bool:
         known = self.secret_names.get(name)
@@ -75,82 +84,102 @@ class Expander:
             known = self.secret_names[name] = looks_secret(name)
         return known
 
-    def fail(self, key: str) -> None:
-        self.known.pop(key, None)
-        self.failed.add(key)
-        self.secret.discard(key)
-
     def expand(self, value: str) -> tuple[str, bool]:
         """Return ``value`` expanded and whether it now holds a sensitive value.
-
-        References are found as python-dotenv's ``_posix_variable.finditer`` finds them, in
-        linear time: the next ``}`` and ``:`` are searched once and reused until the scan
-        passes them (the regex rescans to them from every ``${``).
 
         Raises:
             ExpandFailed: a name is undefined, a used key failed, or the result is too big.
         """
         if self.added > MAX_EXPANDED_TOTAL_BYTES:
             raise ExpandFailed("poisoned")
-        known, environ, failed = self.known, self.environ, self.failed
-        find = value.find
-        pieces: list[str] = []
-        missing: list[str] = []
-        size = added = cursor = 0
+        parts: list[Any] = split_references(value)
+        values = self.values
+        pieces = [parts[0]]
+        missing: list[str] | None = None
+        added = 0
         sensitive = poisoned = False
-        n = len(value)
-        close = colon = -1  # the cached next "}" and ":" (n when there is no ":" left)
-        pos = find("${")
-        while pos != -1:
-            start = pos + 2
-            if close < start:
-                close = find("}", start)
-                if close == -1:
-                    break  # no "}" left: no further reference can match
-            if colon < start:
-                colon = find(":", start)
-                if colon == -1:
-                    colon = n
-            if close < colon:
-                name, default = value[start:close], None
-            elif value.startswith("-", colon + 1):
-                name, default = value[start:colon], value[colon + 2 : close]
-            else:  # "${NAME:x…" is not a reference: scan on from the next "$"
-                pos = find("${", pos + 1)
-                continue
-            text = known.get(name)
-            if text is not None:
-                sensitive = sensitive or name in self.secret
-            elif name in failed:
+        for index in range(1, len(parts), 3):
+            name = parts[index]
+            defined = values.get(name)
+            if defined is not None:
+                text = defined.text
+                sensitive = sensitive or defined.sensitive
+            elif name in self.failed:
                 poisoned, text = True, ""
+            elif name in self.environ:
+                text = self.environ[name]
+                sensitive = sensitive or self.secret_name(name)
+            elif parts[index + 1] is not None:
+                text = parts[index + 1]  # the default
             else:
-                text = environ.get(name)
-                if text is not None:
-                    sensitive = sensitive or self.secret_name(name)
-                elif default is not None:
-                    text = default
-                else:
-                    if name not in missing:
-                        missing.append(name)
-                    text = ""
-            pieces.append(value[cursor:pos])
+                text = ""
+                if missing is None:
+                    missing = [name]
+                elif name not in missing:
+                    missing.append(name)
             pieces.append(text)
-            size += pos - cursor + len(text)
+            pieces.append(parts[index + 2])
             added += len(text)
-            if size > MAX_EXPANDED_BYTES:
-                raise ExpandFailed("too_large")
-            cursor = close + 1
-            pos = find("${", cursor)
         if poisoned:
             raise ExpandFailed("poisoned")
         if missing:
             raise ExpandFailed("undefined", tuple(missing))
-        pieces.append(value[cursor:])
-        result = "".join(pieces)
-        # Characters undercount UTF-8 bytes by up to 4x: measure exactly only when it matters.
-        if len(result) * 4 > MAX_EXPANDED_BYTES and len(result.encode()) > MAX_EXPANDED_BYTES:
+        # The pieces only reference existing strings: measure them before joining. A char
+        # is at most 4 UTF-8 bytes, so short results need no measuring.
+        size_bound = (len(value) + added) * 4
+        if size_bound > MAX_EXPANDED_BYTES and _utf8_size(pieces) > MAX_EXPANDED_BYTES:
             raise ExpandFailed("too_large")
         self.added += added
         if self.added > MAX_EXPANDED_TOTAL_BYTES:
             raise ExpandFailed("total_too_large")
-        return result, sensitive
+        return "".join(pieces), sensitive
+
+
+def _utf8_size(pieces: list[str]) -> int:
+    """The UTF-8 size of the joined pieces, or their length when that is over the cap."""
+    size = sum(map(len, pieces))
+    if size * 4 > MAX_EXPANDED_BYTES and size <= MAX_EXPANDED_BYTES:
+        size = sum(len(piece.encode()) for piece in pieces)
+    return size
+
+
+def split_references(value: str) -> list[str | None]:
+    """``value`` as ``[text, name, default, text, name, default, …, text]``.
+
+    Exactly ``_REFERENCE.split(value)`` (``default`` is None without ``:-``). The regex is
+    used when its backtracking is cheap for this value; otherwise a linear scan finds the
+    same references: the next ``}`` and ``:`` are searched once and reused until the scan
+    passes them, where the regex rescans to them from every ``${``.
+    """
+    starts = value.count("${")
+    if starts == 0:
+        return [value]
+    if starts * len(value) <= _REGEX_BUDGET:
+        return _REFERENCE.split(value)
+    parts: list[str | None] = []
+    find = value.find
+    n = len(value)
+    cursor = 0
+    close = colon = -1  # the cached next "}" and ":" (n when there is no ":" left)
+    pos = find("${")
+    while pos != -1:
+        start = pos + 2
+        if close < start:
+            close = find("}", start)
+            if close == -1:
+                break  # no "}" left: no further reference can match
+        if colon < start:
+            colon = find(":", start)
+            if colon == -1:
+                colon = n
+        if close < colon:
+            parts += (value[cursor:pos], value[start:close], None)
+        elif value.startswith("-", colon + 1):
+            parts += (value[cursor:pos], value[start:colon], value[colon + 2 : close])
+        else:  # "${NAME:x…" is not a reference: scan on from the next "$"
+            pos = find("${", pos + 1)
+            continue
+        cursor = close + 1
+        pos = find("${", cursor)
+    parts.append(value[cursor:])
+    return parts

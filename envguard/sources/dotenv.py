@@ -3,8 +3,16 @@
 Reading is defensive: the path is ``stat``-ed before it is opened (a FIFO would block), the
 file is opened non-blocking and checked again, at most :data:`MAX_DOTENV_BYTES` are read, and
 the bytes must be UTF-8 (the parser drops a leading BOM). A file that cannot be read raises
-a :class:`~envguard.errors.SourceError`; problems inside a readable file are returned with
-the values (see :mod:`envguard.sources._dotenv_parse` for the grammar and problem codes).
+one of these, each with one problem (category ``source``) naming the file:
+
+* ``dotenv_missing``: :class:`~envguard.errors.SourceNotFound` (unless ``optional``).
+* ``dotenv_permission_denied``: :class:`~envguard.errors.SourceDenied`.
+* ``dotenv_not_a_file`` (a directory, FIFO, socket or device), ``dotenv_too_large``,
+  ``dotenv_encoding`` (not UTF-8, or a NUL byte; names the line), ``dotenv_unreadable``
+  (any other ``OSError``): :class:`~envguard.errors.SourceError`.
+
+Problems inside a readable file are returned with the values: see
+:mod:`envguard.sources._dotenv_parse` for the grammar and those problem codes.
 """
 
 from __future__ import annotations

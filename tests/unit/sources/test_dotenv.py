@@ -10,16 +10,16 @@ from unittest import mock
 
 import dotenv
 import pytest
-from dotenv.variables import _posix_variable
+from dotenv.variables import _posix_variable, parse_variables
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from envguard.errors import SourceDenied, SourceError, SourceNotFound
 from envguard.report import Problem
-from envguard.sources import BuildContext, source_class
+from envguard.sources import BuildContext, _dotenv_expand, source_class
 from envguard.sources import dotenv as dotenv_module
-from envguard.sources._dotenv_expand import MAX_EXPANDED_BYTES, _references
-from envguard.sources._dotenv_parse import MAX_WHITESPACE_RUN, parse_dotenv
+from envguard.sources._dotenv_expand import MAX_EXPANDED_BYTES, Expander, split_references
+from envguard.sources._dotenv_parse import MAX_WHITESPACE_RUN, OTHER_SPACES, parse_dotenv
 from envguard.sources._retry import Deadline
 from envguard.sources.base import Fetched
 from envguard.sources.dotenv import MAX_DOTENV_BYTES, DotenvSource
@@ -38,8 +38,47 @@ def values(fetched: Fetched) -> dict[str, str]:
     return {key: value.text for key, value in fetched.values.items()}
 
 
-def shapes(fetched: Fetched) -> list[tuple[str, str, int | None, str | None, str]]:
-    return [(p.code, p.severity, p.line, p.key, p.message) for p in fetched.problems]
+def shapes(fetched: Fetched) -> list[tuple[str, int | None, str, str | None, str]]:
+    """Each problem as (E or W, line, code, key, message without its ``.env:LINE: `` head)."""
+    out = []
+    for p in fetched.problems:
+        head = f".env:{p.line}: "
+        assert p.message.startswith(head)
+        assert (p.source, p.file, p.category) == (f"dotenv .env:{p.line}", ".env", "source")
+        out.append((p.severity[0].upper(), p.line, p.code, p.key, p.message[len(head) :]))
+    return out
+
+
+SYNTAX = "cannot parse this line (expected KEY=value)"
+AFTER_QUOTE = "cannot parse this line (unexpected text after the closing quote)"
+NO_VALUE = 'a name without "=" and a value; write NAME= for an empty value'
+NEVER_CLOSED = "the {} quote opened on this line is never closed"
+CLOSED_LATE = (
+    "the {} quote opened on this line is not closed until line {}, where the text after it"
+    " cannot be parsed (is a closing quote missing?)"
+)
+SWALLOWS = (
+    "the {} quote opened on this line runs on to line {} and takes in line {}, which looks"
+    " like KEY=value (is a closing quote missing?)"
+)
+DUPLICATE = "{} is defined again (first on line {}); the last definition wins"
+HINT = "; to keep ${ literally, single-quote the value"
+
+
+def undefined(key: str, name: str) -> str:
+    return (
+        f"{key} uses ${{{name}}}, which is not defined above this line or in the environment{HINT}"
+    )
+
+
+def hidden(key: str) -> str:
+    return f"{key} uses an undefined ${{…}} reference{HINT}"
+
+
+LATER = (
+    "{} uses ${{{}}}, which is defined only later, on line {}; a value can use only keys"
+    " defined above it or in the environment"
+)
 
 
 # --- values python-dotenv's grammar gives, with no problem ---------------------------------
@@ -122,174 +161,54 @@ def test_origin_names_source_file_and_line() -> None:
 # --- problems: codes, severities, lines, keys and exact messages ----------------------------
 
 PROBLEMS = [
-    (
-        "A=1\nnot a binding\nB=2",
-        {"A": "1", "B": "2"},
-        [
-            (
-                "dotenv_syntax",
-                "error",
-                2,
-                None,
-                ".env:2: cannot parse this line (expected KEY=value)",
-            )
-        ],
-    ),
+    ("A=1\nnot a binding\nB=2", {"A": "1", "B": "2"}, [("E", 2, "dotenv_syntax", None, SYNTAX)]),
     (
         "bad one\nA=1\n=value\nB=2\nC 3",
         {"A": "1", "B": "2"},
-        [
-            (
-                "dotenv_syntax",
-                "error",
-                1,
-                None,
-                ".env:1: cannot parse this line (expected KEY=value)",
-            ),
-            (
-                "dotenv_syntax",
-                "error",
-                3,
-                None,
-                ".env:3: cannot parse this line (expected KEY=value)",
-            ),
-            (
-                "dotenv_syntax",
-                "error",
-                5,
-                None,
-                ".env:5: cannot parse this line (expected KEY=value)",
-            ),
-        ],
+        [("E", line, "dotenv_syntax", None, SYNTAX) for line in (1, 3, 5)],
     ),
-    (
-        'A="quoted"junk\nB=2',
-        {"B": "2"},
-        [
-            (
-                "dotenv_syntax",
-                "error",
-                1,
-                "A",
-                ".env:1: cannot parse this line (unexpected text after the closing quote)",
-            )
-        ],
-    ),
+    ('A="quoted"junk\nB=2', {"B": "2"}, [("E", 1, "dotenv_syntax", "A", AFTER_QUOTE)]),
     (
         'A=1\nB="never closed\nC=3\n',
         {"A": "1", "C": "3"},
-        [
-            (
-                "dotenv_unterminated_quote",
-                "error",
-                2,
-                "B",
-                '.env:2: the " quote opened on this line is never closed',
-            )
-        ],
+        [("E", 2, "dotenv_unterminated_quote", "B", NEVER_CLOSED.format('"'))],
     ),
     (
         "A='never closed\nC=3",
         {"C": "3"},
-        [
-            (
-                "dotenv_unterminated_quote",
-                "error",
-                1,
-                "A",
-                ".env:1: the ' quote opened on this line is never closed",
-            )
-        ],
+        [("E", 1, "dotenv_unterminated_quote", "A", NEVER_CLOSED.format("'"))],
     ),
-    # The quote is closed by the next value's opening quote: python-dotenv drops B and C.
+    # Closed by the next value's opening quote: python-dotenv silently drops B and C.
     (
         'A="open\nB=1\nC="x"\nD=4',
         {"B": "1", "C": "x", "D": "4"},
-        [
-            (
-                "dotenv_unterminated_quote",
-                "error",
-                1,
-                "A",
-                '.env:1: the " quote opened on this line is not closed until line 3, where the'
-                " text after it cannot be parsed (is a closing quote missing?)",
-            )
-        ],
+        [("E", 1, "dotenv_unterminated_quote", "A", CLOSED_LATE.format('"', 3))],
     ),
-    # Closed by a stray quote at the end of a later line: a valid multi-line value, but
-    # it swallows lines that look like KEY=value.
+    # Closed by a stray quote at the end of a later line: valid, but it swallows KEY=value.
     (
         'A="open\nB=1\nC=2"\nD=4',
         {"A": "open\nB=1\nC=2", "D": "4"},
-        [
-            (
-                "dotenv_unterminated_quote",
-                "warning",
-                1,
-                "A",
-                '.env:1: the " quote opened on this line runs on to line 3 and takes in line 2,'
-                " which looks like KEY=value (is a closing quote missing?)",
-            )
-        ],
+        [("W", 1, "dotenv_unterminated_quote", "A", SWALLOWS.format('"', 3, 2))],
     ),
     (
         "A=1\nB=2\nA=3\nA=4",
         {"A": "4", "B": "2"},
         [
-            (
-                "dotenv_duplicate_key",
-                "warning",
-                3,
-                "A",
-                ".env:3: A is defined again (first on line 1); the last definition wins",
-            ),
-            (
-                "dotenv_duplicate_key",
-                "warning",
-                4,
-                "A",
-                ".env:4: A is defined again (first on line 3); the last definition wins",
-            ),
+            ("W", 3, "dotenv_duplicate_key", "A", DUPLICATE.format("A", 1)),
+            ("W", 4, "dotenv_duplicate_key", "A", DUPLICATE.format("A", 3)),
         ],
     ),
     (
         "A=1\nDEBUG\nB=2 # ok\nexport FLAG # comment",
         {"A": "1", "B": "2"},
-        [
-            (
-                "dotenv_no_value",
-                "error",
-                2,
-                None,
-                '.env:2: a name without "=" and a value; write NAME= for an empty value',
-            ),
-            (
-                "dotenv_no_value",
-                "error",
-                4,
-                None,
-                '.env:4: a name without "=" and a value; write NAME= for an empty value',
-            ),
-        ],
+        [("E", line, "dotenv_no_value", None, NO_VALUE) for line in (2, 4)],
     ),
     (
         'A=1\r\nbad line\r\nB="x\r\nC=3',
         {"A": "1", "C": "3"},
         [
-            (
-                "dotenv_syntax",
-                "error",
-                2,
-                None,
-                ".env:2: cannot parse this line (expected KEY=value)",
-            ),
-            (
-                "dotenv_unterminated_quote",
-                "error",
-                3,
-                "B",
-                '.env:3: the " quote opened on this line is never closed',
-            ),
+            ("E", 2, "dotenv_syntax", None, SYNTAX),
+            ("E", 3, "dotenv_unterminated_quote", "B", NEVER_CLOSED.format('"')),
         ],
     ),
 ]
@@ -299,7 +218,7 @@ PROBLEMS = [
 def test_problems(
     text: str,
     expected_values: dict[str, str],
-    expected_problems: list[tuple[str, str, int, str | None, str]],
+    expected_problems: list[tuple[str, int, str, str | None, str]],
 ) -> None:
     fetched = parse(text)
     assert values(fetched) == expected_values
@@ -345,17 +264,24 @@ def test_long_whitespace_runs_are_refused_not_parsed_in_quadratic_time() -> None
     text = "A=1\nB=x" + " " * (MAX_WHITESPACE_RUN + 1) + "y\n"
     fetched = parse(text)
     assert values(fetched) == {}
-    assert shapes(fetched) == [
-        (
-            "dotenv_whitespace_run",
-            "error",
-            2,
-            None,
-            f".env:2: a run of more than {MAX_WHITESPACE_RUN} spaces or tabs, which the dotenv"
-            " parser cannot handle efficiently; the file was not read",
-        )
-    ]
+    message = (
+        f"a run of more than {MAX_WHITESPACE_RUN} spaces or tabs, which the dotenv parser"
+        " cannot handle efficiently; the file was not read"
+    )
+    assert shapes(fetched) == [("E", 2, "dotenv_whitespace_run", None, message)]
     assert parse("A=x" + " " * MAX_WHITESPACE_RUN + "y").problems == []
+
+
+def test_other_spaces_are_every_whitespace_but_space_cr_and_lf() -> None:
+    every = {chr(c) for c in range(sys.maxunicode + 1) if chr(c).isspace()}
+    assert set(OTHER_SPACES) == every - {" ", "\r", "\n"}
+
+
+@pytest.mark.parametrize("space", ["\t", "\u3000", " \t"])
+def test_long_runs_of_any_whitespace_are_refused(space: str) -> None:
+    run = (space * (MAX_WHITESPACE_RUN + 1))[: MAX_WHITESPACE_RUN + 1]
+    fetched = parse(f"A=1\r\nB=2\r\nC=x{run}y")
+    assert [(p.code, p.line) for p in fetched.problems] == [("dotenv_whitespace_run", 3)]
 
 
 # --- no value ever leaks into a problem ----------------------------------------------------
@@ -422,121 +348,34 @@ def test_interpolation_off_keeps_references() -> None:
     assert fetched.problems == []
 
 
+V_UNDEFINED = "dotenv_undefined_variable"
 INTERPOLATION_PROBLEMS = [
-    (
-        "A=${NOPE}\nB=2",
-        {"B": "2"},
-        [
-            (
-                "dotenv_undefined_variable",
-                "error",
-                1,
-                "A",
-                ".env:1: A uses ${NOPE}, which is not defined above this line or in the"
-                " environment; to keep ${ literally, single-quote the value",
-            )
-        ],
-    ),
+    ("A=${NOPE}\nB=2", {"B": "2"}, [("E", 1, V_UNDEFINED, "A", undefined("A", "NOPE"))]),
     (
         "A=${X}${Y}${X}",
         {},
-        [
-            (
-                "dotenv_undefined_variable",
-                "error",
-                1,
-                "A",
-                f".env:1: A uses ${{{name}}}, which is not defined above this line or in the"
-                " environment; to keep ${ literally, single-quote the value",
-            )
-            for name in ("X", "Y")
-        ],
+        [("E", 1, V_UNDEFINED, "A", undefined("A", name)) for name in ("X", "Y")],
     ),
-    (
-        "A=${A}",
-        {},
-        [
-            (
-                "dotenv_undefined_variable",
-                "error",
-                1,
-                "A",
-                ".env:1: A uses ${A}, which is not defined above this line or in the"
-                " environment; to keep ${ literally, single-quote the value",
-            )
-        ],
-    ),
+    ("A=${A}", {}, [("E", 1, V_UNDEFINED, "A", undefined("A", "A"))]),
     (
         "URL=http://${HOST}/\nHOST=example.org",
         {"HOST": "example.org"},
-        [
-            (
-                "dotenv_undefined_variable",
-                "error",
-                1,
-                "URL",
-                ".env:1: URL uses ${HOST}, which is defined only later, on line 2; a value can"
-                " use only keys defined above it or in the environment",
-            )
-        ],
+        [("E", 1, V_UNDEFINED, "URL", LATER.format("URL", "HOST", 2))],
     ),
-    # The name sits inside a secret-looking value: it is not echoed.
+    # The name sits inside a secret-looking value, or is no name at all: it is not echoed.
     (
         "DB_PASSWORD=ab${cd}ef",
         {},
-        [
-            (
-                "dotenv_undefined_variable",
-                "error",
-                1,
-                "DB_PASSWORD",
-                ".env:1: DB_PASSWORD uses an undefined ${…} reference; to keep ${ literally,"
-                " single-quote the value",
-            )
-        ],
+        [("E", 1, V_UNDEFINED, "DB_PASSWORD", hidden("DB_PASSWORD"))],
     ),
-    (
-        "A=${not a name}",
-        {},
-        [
-            (
-                "dotenv_undefined_variable",
-                "error",
-                1,
-                "A",
-                ".env:1: A uses an undefined ${…} reference; to keep ${ literally,"
-                " single-quote the value",
-            )
-        ],
-    ),
+    ("A=${not a name}", {}, [("E", 1, V_UNDEFINED, "A", hidden("A"))]),
     # A key that failed leaves the keys using it unset, without a second problem.
     (
         "A=${NOPE}\nB=${A}\nC=${A:-default}\nD=ok",
         {"D": "ok"},
-        [
-            (
-                "dotenv_undefined_variable",
-                "error",
-                1,
-                "A",
-                ".env:1: A uses ${NOPE}, which is not defined above this line or in the"
-                " environment; to keep ${ literally, single-quote the value",
-            )
-        ],
+        [("E", 1, V_UNDEFINED, "A", undefined("A", "NOPE"))],
     ),
-    (
-        "FLAG\nB=${FLAG}",
-        {},
-        [
-            (
-                "dotenv_no_value",
-                "error",
-                1,
-                None,
-                '.env:1: a name without "=" and a value; write NAME= for an empty value',
-            )
-        ],
-    ),
+    ("FLAG\nB=${FLAG}", {}, [("E", 1, "dotenv_no_value", None, NO_VALUE)]),
 ]
 
 
@@ -544,7 +383,7 @@ INTERPOLATION_PROBLEMS = [
 def test_interpolation_problems(
     text: str,
     expected_values: dict[str, str],
-    expected_problems: list[tuple[str, str, int, str | None, str]],
+    expected_problems: list[tuple[str, int, str, str | None, str]],
 ) -> None:
     fetched = parse(text)
     assert values(fetched) == expected_values
@@ -559,15 +398,8 @@ def test_billion_laughs_stops_at_the_cap() -> None:
     fetched = parse("\n".join(lines))
     # 1000 * 2**10 = 1,024,000 chars fits; L11 would be twice that.
     assert set(values(fetched)) == {f"L{i}" for i in range(11)} | {"FINE"}
-    assert shapes(fetched) == [
-        (
-            "dotenv_expansion_too_large",
-            "error",
-            12,
-            "L11",
-            f".env:12: L11 expands to more than {MAX_EXPANDED_BYTES} bytes",
-        )
-    ]
+    message = f"L11 expands to more than {MAX_EXPANDED_BYTES} bytes"
+    assert shapes(fetched) == [("E", 12, "dotenv_expansion_too_large", "L11", message)]
 
 
 def test_expansion_cap_counts_utf8_bytes() -> None:
@@ -593,12 +425,18 @@ def test_total_expansion_across_the_file_is_capped() -> None:
 def test_pathological_references_scan_in_linear_time() -> None:
     # python-dotenv's regex backtracks quadratically on this (minutes at this size).
     value = "${" * 200_000
-    assert list(_references(value)) == []
+    assert split_references(value) == [value]
     assert values(parse("A=" + value)) == {"A": value}
+
+
+def linear_split(value: str) -> list[str | None]:
+    with mock.patch.object(_dotenv_expand, "_REGEX_BUDGET", -1):
+        return split_references(value)
 
 
 REFERENCE_CASES = [
     "",
+    "plain",
     "${A}",
     "${A:-x}",
     "${A:x}",
@@ -614,24 +452,41 @@ REFERENCE_CASES = [
     "${a-b}",
     "${a:-b",
     "${a",
+    "${a:}${b}",
 ]
 
 
 @pytest.mark.parametrize("value", REFERENCE_CASES)
-def test_reference_scan_matches_python_dotenv(value: str) -> None:
-    expected = [
-        (m.start(), m.end(), m["name"], m["default"]) for m in _posix_variable.finditer(value)
-    ]
-    assert list(_references(value)) == expected
+def test_reference_split_matches_python_dotenv(value: str) -> None:
+    expected = _posix_variable.split(value)
+    assert split_references(value) == expected
+    assert linear_split(value) == expected
 
 
 @settings(max_examples=300, deadline=None)
 @given(st.text(alphabet="${}:-ab", max_size=40))
-def test_reference_scan_matches_python_dotenv_on_random_text(value: str) -> None:
-    expected = [
-        (m.start(), m.end(), m["name"], m["default"]) for m in _posix_variable.finditer(value)
+def test_linear_split_matches_python_dotenv_on_random_text(value: str) -> None:
+    assert linear_split(value) == _posix_variable.split(value)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="${}:-ab", max_size=40), st.booleans())
+def test_expansion_matches_python_dotenv_on_random_text(value: str, linear: bool) -> None:
+    environ = {"a": "A", "b": "", "": "E", "a-b": "AB"}
+    expander = Expander(environ)
+    undefined = [
+        match["name"]
+        for match in _posix_variable.finditer(value)
+        if match["name"] not in environ and match["default"] is None
     ]
-    assert list(_references(value)) == expected
+    with mock.patch.object(_dotenv_expand, "_REGEX_BUDGET", -1 if linear else 1 << 16):
+        if undefined:
+            with pytest.raises(_dotenv_expand.ExpandFailed) as info:
+                expander.expand(value)
+            assert info.value.names == tuple(dict.fromkeys(undefined))
+            return
+        result, _ = expander.expand(value)
+    assert result == "".join(atom.resolve(environ) for atom in parse_variables(value))
 
 
 # --- sensitivity ---------------------------------------------------------------------------
