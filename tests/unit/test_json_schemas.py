@@ -101,7 +101,9 @@ def _project_parser_accepts(path: Path) -> bool:
         project = load_project(path)
         for env in project.env_names:
             project.build_sources(env, environ={})
-    except ProjectError:
+    except ProjectError as error:
+        if any(p.code == "missing_extra" for p in error.problems):
+            pytest.skip("building these sources needs the vault/aws extras")
         return False
     return True
 
