@@ -8,6 +8,7 @@ reading the file; sources are built here but fetched by :mod:`envguard.resolve`.
 from __future__ import annotations
 
 import difflib
+import math
 import os
 from collections.abc import Mapping, MutableMapping
 from dataclasses import dataclass, field, replace
@@ -158,7 +159,10 @@ def _has_envguard_table(pyproject: Path) -> bool:
     except OSError:
         return False
     # A cheap pre-check avoids parsing every pyproject.toml on the way up.
-    return "tool.envguard" in text and "envguard" in read_toml(pyproject).get("tool", {})
+    if "tool.envguard" not in text:
+        return False
+    tool = read_toml(pyproject).get("tool")
+    return isinstance(tool, dict) and "envguard" in tool
 
 
 def load_project(path: str | os.PathLike[str] | None = None) -> Project:
@@ -204,8 +208,9 @@ _CACHE: dict[tuple[str, str, int, int], Project] = {}
 def _parse_file(file: Path) -> Project:
     data = read_toml(file)
     if file.name == "pyproject.toml":
-        data = data.get("tool", {}).get("envguard")
-        if not isinstance(data, dict):
+        tool = data.get("tool")
+        table = tool.get("envguard") if isinstance(tool, dict) else None
+        if not isinstance(table, dict):
             raise ProjectError(
                 [
                     Problem(
@@ -218,6 +223,7 @@ def _parse_file(file: Path) -> Project:
                     )
                 ]
             )
+        data = table
     return _parse(file, data)
 
 
@@ -239,8 +245,13 @@ def _parse(file: Path, data: Mapping[str, Any]) -> Project:
     if default_env is not None and not isinstance(default_env, str):
         bad("project_bad_value", "default_env must be a string")
     deadline = data.get("deadline", DEFAULT_DEADLINE)
-    if isinstance(deadline, bool) or not isinstance(deadline, int | float) or deadline <= 0:
-        bad("project_bad_value", "deadline must be a positive number of seconds")
+    if (
+        isinstance(deadline, bool)
+        or not isinstance(deadline, int | float)
+        or not math.isfinite(deadline)
+        or deadline <= 0
+    ):
+        bad("project_bad_value", "deadline must be a positive, finite number of seconds")
         deadline = DEFAULT_DEADLINE
     envs: dict[str, tuple[Mapping[str, Any], ...]] = {}
     raw_envs = data.get("env", {})

@@ -81,6 +81,16 @@ class Redactor:
         text = text.strip()
         if len(text) >= self.min_length:
             self._secrets.add(text)
+        if "://" in text and "@" in text:
+            # A URL's password is a secret of its own: it may appear elsewhere on its own.
+            from urllib.parse import urlsplit
+
+            try:
+                password = urlsplit(text).password
+            except ValueError:
+                password = None
+            if password and password != text:
+                self.add(password)
 
     def __bool__(self) -> bool:
         return bool(self._secrets)

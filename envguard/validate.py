@@ -59,6 +59,9 @@ def _origin_fields(value: Value | None) -> dict[str, Any]:
     return {"source": str(o), "file": o.file, "line": o.line}
 
 
+#: Codes whose message a user's validator wrote: it may contain the value.
+_CUSTOM_CODES = frozenset({"value_error", "assertion_error"})
+
 _LENGTH_MESSAGES = {
     "too_short": "must have at least {min_length} {unit}",
     "string_too_short": "must have at least {min_length} {unit}",
@@ -92,9 +95,47 @@ def _accepts_unknown(name: str, value: Value, prefix: str) -> bool:
     return True
 
 
+def _find(spec: VarSpec, lookup: Mapping[str, Value], case_sensitive: bool) -> Value | None:
+    """The value set for ``spec`` under its name, or else under one of its aliases."""
+    for name in (spec.name, *spec.aliases):
+        value = lookup.get(name if case_sensitive else name.upper())
+        if value is not None:
+            return value
+    return None
+
+
+def _nested(
+    lookup: Mapping[str, Value], delimiter: str | None, case_sensitive: bool
+) -> dict[str, list[tuple[list[str], Value]]]:
+    """Keys like ``APP_DB__HOST`` grouped by their base (``APP_DB``), for nested models.
+
+    As pydantic-settings does with ``env_nested_delimiter``: the parts after the base name
+    become nested keys (lower-cased unless the schema is case sensitive).
+    """
+    if not delimiter:
+        return {}
+    groups: dict[str, list[tuple[list[str], Value]]] = {}
+    for name, value in lookup.items():
+        base, sep, rest = name.partition(delimiter)
+        if sep and base and rest:
+            parts = rest.split(delimiter) if case_sensitive else rest.lower().split(delimiter)
+            groups.setdefault(base, []).append((parts, value))
+    return groups
+
+
+def _set_path(target: dict[str, Any], parts: list[str], text: str) -> None:
+    for part in parts[:-1]:
+        child = target.get(part)
+        if not isinstance(child, dict):
+            child = target[part] = {}
+        target = child
+    target[parts[-1]] = text
+
+
 def _prepare(
     specs: tuple[VarSpec, ...],
     lookup: Mapping[str, Value],
+    nested: Mapping[str, list[tuple[list[str], Value]]],
     redactor: Redactor,
     problems: list[Problem],
     case_sensitive: bool,
@@ -103,12 +144,13 @@ def _prepare(
     data: dict[str, Any] = {}
     by_key: dict[str, tuple[VarSpec, Value | None]] = {}
     for spec in specs:
-        value = lookup.get(spec.name if case_sensitive else spec.name.upper())
-        by_key[spec.key] = (spec, value)
-        if value is None:
+        value = _find(spec, lookup, case_sensitive)
+        parts = nested.get(spec.name if case_sensitive else spec.name.upper()) if nested else None
+        by_key[spec.key] = (spec, value if value is not None or not parts else parts[0][1])
+        if value is None and not parts:
             continue
         secret = is_secret(spec, spec.name, value)
-        if secret:
+        if value is not None and secret:
             redactor.add(value.text)
         if spec.deprecated:
             problems.append(
@@ -117,25 +159,34 @@ def _prepare(
                     code="deprecated",
                     message=f"is deprecated: {spec.deprecated}",
                     severity="warning",
-                    **_origin_fields(value),
+                    **_origin_fields(by_key[spec.key][1]),
                 )
             )
         if not spec.decode_json:
-            data[spec.key] = value.text
+            if value is not None:
+                data[spec.key] = value.text
             continue
-        try:
-            data[spec.key] = decoded = json.loads(value.text)
-        except json.JSONDecodeError as exc:
-            # The message of a JSONDecodeError holds no input; its .doc does.
-            problems.append(
-                Problem(
-                    spec.name,
-                    code="json_invalid",
-                    message=f"is not valid JSON (line {exc.lineno} column {exc.colno})",
-                    **_origin_fields(value),
+        decoded: Any = {}
+        if value is not None:
+            try:
+                decoded = json.loads(value.text)
+            except json.JSONDecodeError as exc:
+                # The message of a JSONDecodeError holds no input; its .doc does.
+                problems.append(
+                    Problem(
+                        spec.name,
+                        code="json_invalid",
+                        message=f"is not valid JSON (line {exc.lineno} column {exc.colno})",
+                        **_origin_fields(value),
+                    )
                 )
-            )
-            continue
+                continue
+        if parts and isinstance(decoded, dict):
+            for path, part in parts:
+                _set_path(decoded, path, part.text)
+                if secret or part.sensitive:
+                    redactor.add(part.text)
+        data[spec.key] = decoded
         if secret:
             # Error locations name dict keys (``CREDS.<key>``): scrub every string inside.
             _add_strings(redactor, decoded)
@@ -163,6 +214,7 @@ def _unknown(
     redactor: Redactor,
     case_sensitive: bool,
     strict: bool,
+    delimiter: str | None = None,
 ) -> list[Problem]:
     """Keys set by a source but not declared by the schema (secret ones are scrubbed)."""
     prefix = str(model.model_config.get("env_prefix") or "")
@@ -170,7 +222,7 @@ def _unknown(
     problems = []
     for name, value in resolution.values.items():
         upper = name if case_sensitive else name.upper()
-        if upper in known:
+        if upper in known or (delimiter and upper.partition(delimiter)[0] in known):
             continue
         if is_secret(None, name, value):
             redactor.add(value.text)
@@ -206,9 +258,12 @@ def validate(
     lookup = _lookup(model, resolution.values)
     redactor = Redactor()
     problems: list[Problem] = []
-    data, by_key = _prepare(specs, lookup, redactor, problems, case_sensitive)
-    known = {(s.name if case_sensitive else s.name.upper()) for s in specs}
-    problems += _unknown(model, resolution, known, redactor, case_sensitive, strict)
+    delimiter = model.model_config.get("env_nested_delimiter")
+    nested = _nested(lookup, delimiter, case_sensitive)
+    data, by_key = _prepare(specs, lookup, nested, redactor, problems, case_sensitive)
+    names = [n for s in specs for n in (s.name, *s.aliases)]
+    known = {n if case_sensitive else n.upper() for n in names}
+    problems += _unknown(model, resolution, known, redactor, case_sensitive, strict, delimiter)
 
     # A key that failed JSON decoding was left out of ``data``: drop pydantic's "missing".
     failed_json = {p.key for p in problems if p.code == "json_invalid"}
@@ -223,6 +278,10 @@ def validate(
             if key in failed_json:
                 continue
             code, message = _message(error, spec)
+            if code in _CUSTOM_CODES and spec is not None and is_secret(spec, spec.name, value):
+                # A validator's own message may echo the value in any form (upper-cased,
+                # sliced): for a secret, say only that it failed.
+                message = "failed the schema's validator (message hidden: the value is secret)"
             if len(loc) > 1:
                 message = f"{'.'.join(map(str, loc[1:]))}: {message}"
             problems.append(Problem(key, code=code, message=message, **_origin_fields(value)))

@@ -67,6 +67,8 @@ class VarSpec(NamedTuple):
             ``values``, ``schemes`` — whichever apply.
         decode_json: True when the value is JSON-decoded before validation, as
             pydantic-settings does for complex fields (lists, dicts, models).
+        aliases: other names the variable may be set under (the later choices of an
+            ``AliasChoices``), tried in order after ``name``.
     """
 
     name: str
@@ -82,6 +84,7 @@ class VarSpec(NamedTuple):
     required_in: tuple[str, ...] | None = None
     constraints: Mapping[str, Any] = MappingProxyType({})
     decode_json: bool = False
+    aliases: tuple[str, ...] = ()
 
     @property
     def is_secret(self) -> bool:
@@ -175,15 +178,21 @@ def _decode_json(info: FieldInfo) -> bool:
     return bool(_annotation_is_complex(info.annotation, info.metadata))
 
 
-def _key_and_name(field: str, info: FieldInfo, config: Mapping[str, Any]) -> tuple[str, str]:
+def _key_and_name(
+    field: str, info: FieldInfo, config: Mapping[str, Any]
+) -> tuple[str, str, tuple[str, ...]]:
+    """The validation key, the variable's name, and its other accepted names."""
     alias = info.validation_alias if info.validation_alias is not None else info.alias
     if isinstance(alias, AliasChoices):
-        alias = next((c for c in alias.choices if isinstance(c, str)), None)
+        choices = [c for c in alias.choices if isinstance(c, str)]
+        if choices:
+            return choices[0], choices[0], tuple(choices[1:])
+        alias = None
     if isinstance(alias, str):
-        return alias, alias
+        return alias, alias, ()
     prefix = str(config.get("env_prefix") or "")
     name = f"{prefix}{field}"
-    return field, name if config.get("case_sensitive") else name.upper()
+    return field, name if config.get("case_sensitive") else name.upper(), ()
 
 
 @functools.cache
@@ -192,7 +201,7 @@ def variables(model: type[BaseSettings]) -> tuple[VarSpec, ...]:
     config = model.model_config
     out = []
     for field, info in model.model_fields.items():
-        key, name = _key_and_name(field, info, config)
+        key, name, aliases = _key_and_name(field, info, config)
         extra: Mapping[str, Any] = (
             info.json_schema_extra if isinstance(info.json_schema_extra, Mapping) else {}
         )
@@ -225,6 +234,7 @@ def variables(model: type[BaseSettings]) -> tuple[VarSpec, ...]:
                 required_in=tuple(required_in) if required_in else None,
                 constraints=constraints,
                 decode_json=_decode_json(info),
+                aliases=aliases,
             )
         )
     return tuple(out)

@@ -94,11 +94,18 @@ class VaultConnection:
         return (self._environ.get("VAULT_ADDR") or self.config.address or DEFAULT_ADDR).rstrip("/")
 
     @property
+    def shown_address(self) -> str:
+        """The address for messages: credentials in it (``http://user:pw@host``) removed."""
+        scheme, sep, rest = self.address.partition("://")
+        host = rest.rpartition("@")[2] if sep else self.address.rpartition("@")[2]
+        return f"{scheme}{sep}{host}" if sep else host
+
+    @property
     def namespace(self) -> str | None:
         return self._environ.get("VAULT_NAMESPACE") or self.config.namespace or None
 
     def __repr__(self) -> str:
-        return f"<VaultConnection {self.address} auth={self.config.auth}>"
+        return f"<VaultConnection {self.shown_address} auth={self.config.auth}>"
 
     # --- calls ---------------------------------------------------------------------------
 
@@ -152,7 +159,8 @@ class VaultConnection:
         return Failure(
             SourceUnavailable,
             "vault_timeout",
-            f"no answer from Vault at {self.address} within the {deadline.seconds:g}s deadline",
+            f"no answer from Vault at {self.shown_address} "
+            f"within the {deadline.seconds:g}s deadline",
         )
 
     def _lookup_kv_version(self, mount: str, deadline: Deadline) -> int | None:
@@ -196,7 +204,7 @@ class VaultConnection:
         try:
             return call_with_retry(attempt, is_transient=is_transient, deadline=deadline)
         except Exception as exc:  # noqa: BLE001 - every failure goes through the one table
-            failure = translate(exc, self.address, deadline)
+            failure = translate(exc, self.shown_address, deadline)
         unset = not (self._environ.get("VAULT_ADDR") or self.config.address)
         if failure.code == "vault_unreachable" and unset:
             failure = failure.with_reason(f"{failure.reason}; VAULT_ADDR is not set")

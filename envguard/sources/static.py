@@ -46,6 +46,8 @@ class StaticSource(Source):
         values = entry["static"]
         if not isinstance(values, Mapping):
             raise entry_problem(ctx, "a static source takes a table of KEY = value pairs")
+        if not isinstance(entry.get("sensitive", False), bool):
+            raise entry_problem(ctx, "sensitive must be true or false in a static source")
         return cls(
             values,
             name=str(entry.get("name", "static")),

@@ -354,25 +354,25 @@ KNOWN_KINDS = "aws_secret, aws_ssm, dotenv, env, static, vault"
         pytest.param(
             "deadline = 0\n" + ONE_ENV,
             "project_bad_value",
-            "{file}: deadline must be a positive number of seconds",
+            "{file}: deadline must be a positive, finite number of seconds",
             id="deadline-zero",
         ),
         pytest.param(
             "deadline = -1.5\n" + ONE_ENV,
             "project_bad_value",
-            "{file}: deadline must be a positive number of seconds",
+            "{file}: deadline must be a positive, finite number of seconds",
             id="deadline-negative",
         ),
         pytest.param(
             'deadline = "5s"\n' + ONE_ENV,
             "project_bad_value",
-            "{file}: deadline must be a positive number of seconds",
+            "{file}: deadline must be a positive, finite number of seconds",
             id="deadline-string",
         ),
         pytest.param(
             "deadline = true\n" + ONE_ENV,
             "project_bad_value",
-            "{file}: deadline must be a positive number of seconds",
+            "{file}: deadline must be a positive, finite number of seconds",
             id="deadline-bool",
         ),
         pytest.param(
@@ -440,7 +440,10 @@ def test_every_problem_of_a_file_is_reported_at_once(project_dir: Path) -> None:
 
     assert [(p.code, p.message) for p in exc.value.problems] == [
         ("project_unknown_key", "envguard.toml: unknown key 'colour'"),
-        ("project_bad_value", "envguard.toml: deadline must be a positive number of seconds"),
+        (
+            "project_bad_value",
+            "envguard.toml: deadline must be a positive, finite number of seconds",
+        ),
         ("project_unknown_key", "envguard.toml: [env.dev]: unknown key 'extra'"),
         (
             "project_unknown_source",
@@ -634,3 +637,45 @@ def test_named_env_without_a_project_file(project_dir: Path) -> None:
         "environment 'staging' needs a project file, and none was found (looked for "
         f"envguard.toml or [tool.envguard] in pyproject.toml from {project_dir} upwards)",
     )
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        pytest.param("tool = 3\n# tool.envguard\n", id="tool-is-a-number"),
+        pytest.param('tool = "x"\n# tool.envguard\n', id="tool-is-a-string"),
+    ],
+)
+def test_a_pyproject_whose_tool_is_not_a_table_is_no_project(
+    project_dir: Path, content: str
+) -> None:
+    (project_dir / "pyproject.toml").write_text(content, "utf-8")
+
+    assert find_project(project_dir) is None
+    with pytest.raises(ProjectError) as info:
+        load_project(project_dir / "pyproject.toml")
+    assert [p.code for p in info.value.problems] == ["project_missing"]
+
+
+@pytest.mark.parametrize("value", ["inf", "nan"])
+def test_a_non_finite_deadline_is_refused(project_dir: Path, value: str) -> None:
+    (project_dir / "envguard.toml").write_text(
+        f"deadline = {value}\n[env.dev]\nsources = [{{ env = true }}]\n", "utf-8"
+    )
+
+    with pytest.raises(ProjectError) as info:
+        load_project()
+    assert [p.code for p in info.value.problems] == ["project_bad_value"]
+
+
+def test_a_static_sources_sensitive_flag_must_be_a_boolean(project_dir: Path) -> None:
+    (project_dir / "envguard.toml").write_text(
+        '[env.dev]\nsources = [{ static = { A = "1" }, sensitive = "no" }]\n', "utf-8"
+    )
+
+    with pytest.raises(ProjectError) as info:
+        load_project().build_sources("dev", environ={})
+    file = project_dir / "envguard.toml"
+    assert [p.message for p in info.value.problems] == [
+        f"{file}: [env.dev] source 1: sensitive must be true or false in a static source"
+    ]

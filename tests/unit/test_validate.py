@@ -416,3 +416,50 @@ def test_spellings_of_one_key_follow_precedence(spellings: tuple[str, ...], expe
 
     assert checked.settings is not None
     assert checked.settings.port == expected
+
+
+def test_every_alias_choice_is_tried_in_order() -> None:
+    class Aliased(envguard.Settings):
+        name: str = Field(validation_alias=AliasChoices("SERVICE_NAME", "NAME"))
+
+    only_second = validate(Aliased, resolved(StaticSource({"NAME": "svc"})), env="test")
+    both = validate(
+        Aliased, resolved(StaticSource({"NAME": "second", "SERVICE_NAME": "first"})), env="test"
+    )
+
+    assert only_second.settings is not None
+    assert only_second.settings.name == "svc"
+    assert only_second.problems == []
+    assert both.settings is not None
+    assert both.settings.name == "first"
+
+
+def test_nested_models_read_delimited_keys_like_pydantic_settings() -> None:
+    from pydantic import BaseModel
+
+    class Conn(BaseModel):
+        host: str
+        port: int = 5432
+
+    class Nested(envguard.Settings):
+        model_config = SettingsConfigDict(env_prefix="APP_", env_nested_delimiter="__")
+        db: Conn
+
+    good = validate(
+        Nested,
+        resolved(StaticSource({"APP_DB__HOST": "dbhost", "APP_DB__PORT": "6543"}, name="f")),
+        env="test",
+    )
+    bad = validate(Nested, resolved(StaticSource({"APP_DB__PORT": "x"}, name="f")), env="test")
+
+    assert good.settings is not None
+    assert good.settings.db == Conn(host="dbhost", port=6543)
+    assert good.problems == []
+    assert [(p.key, p.code, p.message) for p in bad.problems] == [
+        ("APP_DB", "missing", "host: required, but not set by any source"),
+        (
+            "APP_DB",
+            "int_parsing",
+            "port: Input should be a valid integer, unable to parse string as an integer",
+        ),
+    ]

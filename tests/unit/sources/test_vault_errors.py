@@ -294,3 +294,22 @@ def test_missing_hvac_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setitem(sys.modules, "hvac", None)
     with pytest.raises(ProjectError, match=r"pip install 'envguard\[vault\]'"):
         VaultSource.from_entry({"vault": "app"}, _ctx())
+
+
+@pytest.mark.parametrize(
+    ("address", "shown"),
+    [
+        ("http://admin:vaultpw99@127.0.0.1:1", "http://127.0.0.1:1"),
+        ("https://token@vault.internal:8200/", "https://vault.internal:8200"),
+        ("http://127.0.0.1:8200", "http://127.0.0.1:8200"),
+    ],
+)
+def test_credentials_in_the_address_are_never_shown(address: str, shown: str) -> None:
+    connection = VaultConnection({"VAULT_ADDR": address, "VAULT_TOKEN": "t"})
+
+    assert connection.shown_address == shown
+    assert "vaultpw99" not in repr(connection)
+    with pytest.raises(SourceUnavailable) as info:
+        VaultSource("app", connection=connection).fetch(Deadline(0.5))
+    assert shown in str(info.value)
+    assert "@" not in str(info.value)
