@@ -40,16 +40,33 @@ class Resolution:
         env: the environment resolved.
         values: the winning value of each key (the last source that set it), ordered by
             when each key was last set.
-        offered: every value of each key, in precedence order (earliest first).
+        offered: every value of each key, in precedence order (earliest first); built on
+            first use from :attr:`layers`, since only ``explain``-like readers need it.
         problems: problems found while reading sources (parse errors, failures).
         statuses: one :class:`SourceStatus` per source, in precedence order.
+        layers: each source's values that were read, in precedence order.
     """
 
     env: str
     values: dict[str, Value] = field(default_factory=dict)
-    offered: dict[str, list[Value]] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
     statuses: list[SourceStatus] = field(default_factory=list)
+    layers: list[dict[str, Value]] = field(default_factory=list)
+    _offered: dict[str, list[Value]] | None = field(default=None, repr=False)
+
+    @property
+    def offered(self) -> dict[str, list[Value]]:
+        if self._offered is None:
+            offered: dict[str, list[Value]] = {}
+            for layer in self.layers:
+                for key, value in layer.items():
+                    seen = offered.get(key)
+                    if seen is None:
+                        offered[key] = [value]
+                    else:
+                        seen.append(value)
+            self._offered = offered
+        return self._offered
 
     @property
     def complete(self) -> bool:
@@ -216,14 +233,13 @@ def _merge(
         return
     result.problems.extend(outcome.problems)
     result.statuses.append(SourceStatus(name, source.kind, True, seconds, len(outcome.values)))
-    values, offered = result.values, result.offered
-    for key, value in outcome.values.items():
-        # Re-inserted, so the dict's order is the order values were last set: readers that
-        # fold spellings (``port``/``PORT``) keep the last one and so honour precedence.
-        values.pop(key, None)
-        values[key] = value
-        seen = offered.get(key)
-        if seen is None:
-            offered[key] = [value]
-        else:
-            seen.append(value)
+    layer = outcome.values
+    result.layers.append(layer)
+    result._offered = None
+    values = result.values
+    # Overridden keys are re-inserted, so the dict's order is the order values were last
+    # set: readers that fold spellings (``port``/``PORT``) keep the last one and so honour
+    # precedence. (Set and dict operations here run in C: this is on every load's path.)
+    for key in layer.keys() & values.keys():
+        del values[key]
+    values.update(layer)

@@ -9,10 +9,11 @@ Problems are built from ``ValidationError.errors(include_input=False)`` inside t
 from __future__ import annotations
 
 import difflib
+import functools
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, NamedTuple, TypeVar
 
 from pydantic import ValidationError
 from pydantic_settings import BaseSettings
@@ -46,8 +47,47 @@ def is_secret(spec: VarSpec | None, name: str, value: Value | None) -> bool:
     return looks_secret(name)
 
 
-def _lookup(model: type[BaseSettings], values: Mapping[str, Value]) -> Mapping[str, Value]:
-    if model.model_config.get("case_sensitive"):
+class _Row(NamedTuple):
+    spec: VarSpec
+    names: tuple[str, ...]  # lookup keys: the name, then aliases (upper-cased unless exact)
+    declared: bool | None  # the schema's secret declaration
+    name_secret: bool  # the name looks secret
+
+
+class _Plan(NamedTuple):
+    """What validating against one model needs, computed once per model."""
+
+    case_sensitive: bool
+    rows: tuple[_Row, ...]
+    known: frozenset[str]
+    sorted_known: list[str]
+    prefix: str
+    delimiter: str | None
+    spec_by_key: dict[str, VarSpec]
+
+
+@functools.cache
+def _plan(model: type[BaseSettings]) -> _Plan:
+    config = model.model_config
+    exact = bool(config.get("case_sensitive"))
+    rows = tuple(
+        _Row(
+            spec,
+            tuple(n if exact else n.upper() for n in (spec.name, *spec.aliases)),
+            spec.secret,
+            looks_secret(spec.name),
+        )
+        for spec in variables(model)
+    )
+    known = frozenset(n for row in rows for n in row.names)
+    delimiter = config.get("env_nested_delimiter") or None
+    prefix = str(config.get("env_prefix") or "")
+    by_key = {row.spec.key: row.spec for row in rows}
+    return _Plan(exact, rows, known, sorted(known), prefix, delimiter, by_key)
+
+
+def _lookup(plan: _Plan, values: Mapping[str, Value]) -> Mapping[str, Value]:
+    if plan.case_sensitive:
         return values
     return {k.upper(): v for k, v in values.items()}
 
@@ -95,15 +135,6 @@ def _accepts_unknown(name: str, value: Value, prefix: str) -> bool:
     return True
 
 
-def _find(spec: VarSpec, lookup: Mapping[str, Value], case_sensitive: bool) -> Value | None:
-    """The value set for ``spec`` under its name, or else under one of its aliases."""
-    for name in (spec.name, *spec.aliases):
-        value = lookup.get(name if case_sensitive else name.upper())
-        if value is not None:
-            return value
-    return None
-
-
 def _nested(
     lookup: Mapping[str, Value], delimiter: str | None, case_sensitive: bool
 ) -> dict[str, list[tuple[list[str], Value]]]:
@@ -133,23 +164,31 @@ def _set_path(target: dict[str, Any], parts: list[str], text: str) -> None:
 
 
 def _prepare(
-    specs: tuple[VarSpec, ...],
+    plan: _Plan,
     lookup: Mapping[str, Value],
     nested: Mapping[str, list[tuple[list[str], Value]]],
     redactor: Redactor,
     problems: list[Problem],
-    case_sensitive: bool,
 ) -> tuple[dict[str, Any], dict[str, tuple[VarSpec, Value | None]]]:
     """The mapping to validate (raw strings, JSON-decoded where the field is complex)."""
     data: dict[str, Any] = {}
     by_key: dict[str, tuple[VarSpec, Value | None]] = {}
-    for spec in specs:
-        value = _find(spec, lookup, case_sensitive)
-        parts = nested.get(spec.name if case_sensitive else spec.name.upper()) if nested else None
-        by_key[spec.key] = (spec, value if value is not None or not parts else parts[0][1])
+    get = lookup.get
+    for spec, names, declared, name_secret in plan.rows:
+        value = get(names[0])
+        if value is None and len(names) > 1:
+            value = next((v for v in map(get, names[1:]) if v is not None), None)
+        parts = nested.get(names[0]) if nested else None
         if value is None and not parts:
             continue
-        secret = is_secret(spec, spec.name, value)
+        origin_value = value if value is not None or not parts else parts[0][1]
+        by_key[spec.key] = (spec, origin_value)
+        if declared is not None:
+            secret = declared
+        else:
+            secret = name_secret or (
+                value is not None and (value.sensitive or url_has_credentials(value.text))
+            )
         if value is not None and secret:
             redactor.add(value.text)
         if spec.deprecated:
@@ -159,7 +198,7 @@ def _prepare(
                     code="deprecated",
                     message=f"is deprecated: {spec.deprecated}",
                     severity="warning",
-                    **_origin_fields(by_key[spec.key][1]),
+                    **_origin_fields(origin_value),
                 )
             )
         if not spec.decode_json:
@@ -208,27 +247,32 @@ def _add_strings(redactor: Redactor, decoded: Any) -> None:
 
 
 def _unknown(
-    model: type[BaseSettings],
+    plan: _Plan,
     resolution: Resolution,
-    known: set[str],
+    lookup: Mapping[str, Value],
     redactor: Redactor,
-    case_sensitive: bool,
     strict: bool,
-    delimiter: str | None = None,
 ) -> list[Problem]:
     """Keys set by a source but not declared by the schema (secret ones are scrubbed)."""
-    prefix = str(model.model_config.get("env_prefix") or "")
-    names = sorted(known)
-    problems = []
-    for name, value in resolution.values.items():
-        upper = name if case_sensitive else name.upper()
-        if upper in known or (delimiter and upper.partition(delimiter)[0] in known):
-            continue
-        if is_secret(None, name, value):
+    undeclared = lookup.keys() - plan.known
+    delimiter = plan.delimiter
+    if delimiter:
+        undeclared = {k for k in undeclared if k.partition(delimiter)[0] not in plan.known}
+    reported = set()
+    for key in undeclared:
+        value = lookup[key]
+        if is_secret(None, key, value):
             redactor.add(value.text)
-        if not _accepts_unknown(name, value, prefix):
+        if _accepts_unknown(key, value, plan.prefix):
+            reported.add(key)
+    if not reported:
+        return []
+    problems = []
+    for name, value in resolution.values.items():  # in resolution order, as users set them
+        key = name if plan.case_sensitive else name.upper()
+        if key not in reported or lookup[key] is not value:
             continue
-        close = difflib.get_close_matches(upper, names, n=1)
+        close = difflib.get_close_matches(key, plan.sorted_known, n=1)
         hint = f" (did you mean {close[0]}?)" if close else ""
         problems.append(
             Problem(
@@ -253,17 +297,13 @@ def validate(
         env: the environment's name (for messages).
         strict: report undeclared keys as errors rather than warnings.
     """
-    specs = variables(model)
-    case_sensitive = bool(model.model_config.get("case_sensitive"))
-    lookup = _lookup(model, resolution.values)
+    plan = _plan(model)
+    lookup = _lookup(plan, resolution.values)
     redactor = Redactor()
     problems: list[Problem] = []
-    delimiter = model.model_config.get("env_nested_delimiter")
-    nested = _nested(lookup, delimiter, case_sensitive)
-    data, by_key = _prepare(specs, lookup, nested, redactor, problems, case_sensitive)
-    names = [n for s in specs for n in (s.name, *s.aliases)]
-    known = {n if case_sensitive else n.upper() for n in names}
-    problems += _unknown(model, resolution, known, redactor, case_sensitive, strict, delimiter)
+    nested = _nested(lookup, plan.delimiter, plan.case_sensitive)
+    data, by_key = _prepare(plan, lookup, nested, redactor, problems)
+    problems += _unknown(plan, resolution, lookup, redactor, strict)
 
     # A key that failed JSON decoding was left out of ``data``: drop pydantic's "missing".
     failed_json = {p.key for p in problems if p.code == "json_invalid"}
@@ -274,6 +314,8 @@ def validate(
         for error in exc.errors(include_input=False, include_url=False):
             loc = error.get("loc") or ()
             spec, value = by_key.get(str(loc[0]), (None, None)) if loc else (None, None)
+            if spec is None and loc:
+                spec = plan.spec_by_key.get(str(loc[0]))
             key = spec.name if spec else (".".join(map(str, loc)) or None)
             if key in failed_json:
                 continue

@@ -5,7 +5,7 @@ So a pydantic-settings user can adopt one piece at a time::
     class Settings(BaseSettings):
         @classmethod
         def settings_customise_sources(cls, settings_cls, init_settings, env_settings, *rest):
-            vault = VaultSource.from_path("myapp/staging", mount="secret")
+            vault = VaultSource("myapp/staging", mount="secret")
             return (init_settings, env_settings, as_pydantic_source(settings_cls, vault))
 
 Prefixes, case sensitivity and JSON decoding of complex fields follow pydantic-settings'

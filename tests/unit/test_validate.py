@@ -28,9 +28,8 @@ def at_line(values: dict[str, tuple[str, int]], file: str = ".env") -> Resolutio
     fetched = Fetched(
         {k: Value(text, Origin(f"dotenv {file}", file, line)) for k, (text, line) in values.items()}
     )
-    for key, value in fetched.values.items():
-        result.values[key] = value
-        result.offered[key] = [value]
+    result.values.update(fetched.values)
+    result.layers.append(fetched.values)
     return result
 
 
