@@ -43,7 +43,9 @@ def health(
         schema: as for :func:`envguard.load`; default the schema named in the project file.
         env: the environment; default ``ENVGUARD_ENV``, else the project's ``default_env``.
         project: the project file (default: found by walking up from the current directory).
-        timeout: the overall deadline in seconds for reading remote sources.
+        timeout: the overall deadline in seconds for reading remote sources. A value that
+            is not finite (``inf``, ``nan``) is not clamped: it gives the ``error`` status
+            with the code ``timeout_invalid``, and no source is read.
 
     Returns:
         A JSON-ready dict::
@@ -55,13 +57,15 @@ def health(
 
         ``status`` is ``ok`` when every source was read and the configuration is valid,
         ``degraded`` when a source failed or validation found errors, and ``error`` when
-        nothing could be resolved (a project-file or schema error: ``schema`` is None and
-        ``sources`` empty). ``problems`` and ``warnings`` count problems; ``codes`` lists
+        nothing could be resolved (a project-file, schema or timeout error: ``schema`` is
+        None and ``sources`` empty; ``env`` is the environment asked for, or None when none
+        was named). ``problems`` and ``warnings`` count problems; ``codes`` lists
         the distinct error codes (``missing``, ``source_timeout``), never a message.
 
     Never raises for invalid configuration, unreachable sources or a broken project file.
     """
-    from envguard.engine import evaluate  # the whole pipeline, only when a check runs
+    # The whole pipeline, only when a check runs.
+    from envguard.engine import evaluate, source_statuses
 
     try:
         outcome = evaluate(schema, env=env, project=project, timeout=timeout)
@@ -69,20 +73,10 @@ def health(
         return {"status": "error", "env": error.env, "schema": None, "sources": []} | _counts(
             error.problems
         )
-    statuses = outcome.resolution.statuses
-    failed = not all(s.ok for s in statuses) or any(p.severity == "error" for p in outcome.problems)
+    failed = not outcome.resolution.complete or any(p.severity == "error" for p in outcome.problems)
     return {
         "status": "degraded" if failed else "ok",
         "env": outcome.env,
         "schema": outcome.model.__name__,
-        "sources": [
-            {
-                "source": s.source,
-                "kind": s.kind,
-                "ok": s.ok,
-                "latency_ms": round(s.seconds * 1000, 1),
-                "code": s.code,
-            }
-            for s in statuses
-        ],
+        "sources": source_statuses(outcome, timings=True),
     } | _counts(outcome.problems)

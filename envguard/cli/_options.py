@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 import enum
+import math
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-__all__ = ["EnvArg", "Format", "FormatOpt", "ProjectOpt", "StrictOpt", "TimeoutOpt"]
+__all__ = [
+    "MIN_TIMEOUT",
+    "EnvArg",
+    "Format",
+    "FormatOpt",
+    "ProjectOpt",
+    "SchemaOpt",
+    "StrictOpt",
+    "TimeoutOpt",
+    "finite",
+]
 
 
 class Format(str, enum.Enum):
@@ -29,13 +40,42 @@ ProjectOpt = Annotated[
         show_default=False,
     ),
 ]
+
+
+#: The shortest ``--timeout`` accepted, in seconds.
+MIN_TIMEOUT = 0.001
+
+
+def finite(value: float | None) -> float | None:
+    """``--timeout``'s check, here rather than a range so that ``nan`` (which compares
+    false with any bound) is named too: ``inf`` and ``nan`` make no deadline."""
+    if value is not None and not (math.isfinite(value) and value >= MIN_TIMEOUT):
+        raise typer.BadParameter(
+            f"must be a finite number of seconds, at least {MIN_TIMEOUT} (got {value:g})."
+        )
+    return value
+
+
 TimeoutOpt = Annotated[
     float | None,
     typer.Option(
         "--timeout",
-        help="Overall deadline in seconds for reading remote sources (default: the "
-        "project's deadline, else 30).",
-        min=0.001,
+        help="Overall deadline in seconds for reading remote sources, at least "
+        f"{MIN_TIMEOUT} (default: the project's deadline, else 30).",
+        callback=finite,
+        show_default=False,
+    ),
+]
+SchemaOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--schema",
+        "-s",
+        metavar="REF",
+        help="The schema: a .toml path (relative to the current directory) or "
+        "'package.module:Class'. Default: the one the project file names. Without a "
+        "project file the environment is 'default': .env if present, then the process "
+        "environment.",
         show_default=False,
     ),
 ]

@@ -9,7 +9,7 @@ import sys
 from typing import Any
 
 from envguard.cli._options import Format
-from envguard.engine import Outcome, exit_code_for
+from envguard.engine import Outcome, exit_code_for, relevant_keys, source_statuses
 from envguard.errors import ConfigError
 from envguard.report import Problem, render_github, render_json, render_text
 
@@ -32,7 +32,11 @@ def _plural(n: int, word: str) -> str:
 
 
 def emit_error(error: ConfigError, fmt: Format) -> int:
-    """Render a ``ConfigError`` raised before anything was resolved; return its exit code."""
+    """Render a ``ConfigError`` raised before anything was resolved; return its exit code.
+
+    The one way every command, and the CLI's root, reports such an error: in text, one
+    ``envguard: error: FILE:LINE: KEY: message`` line per problem on stderr.
+    """
     code = error.exit_code
     if fmt is Format.json:
         emit(
@@ -71,6 +75,17 @@ def _located(problem: Problem) -> str:
 
 
 def outcome_payload(outcome: Outcome) -> dict[str, Any]:
+    """``check --format json``: the same on every machine for the same project and files.
+
+    Keys: ``env``, ``exit_code``, ``valid``, ``schema``, ``problems``; ``counts`` with
+    ``errors``, ``warnings``, ``variables`` (declared by the schema), ``sources`` and
+    ``resolved_keys`` (resolved keys that the schema declares, that carry its
+    ``env_prefix`` or that a file or secret store set: never the machine's unrelated
+    variables such as PATH; see :func:`envguard.engine.relevant_keys`); and ``sources``,
+    each with ``source``, ``kind``, ``ok``, ``code`` and ``keys``, where the process
+    environment counts only the keys the schema declares or that carry its ``env_prefix``
+    (see :func:`envguard.engine.source_statuses`).
+    """
     errors, warnings = counts(outcome.problems)
     return {
         "env": outcome.env,
@@ -81,14 +96,11 @@ def outcome_payload(outcome: Outcome) -> dict[str, Any]:
             "errors": errors,
             "warnings": warnings,
             "variables": len(outcome.model.model_fields),
-            "resolved_keys": len(outcome.resolution.values),
+            "resolved_keys": len(relevant_keys(outcome)),
             "sources": len(outcome.resolution.statuses),
         },
         "problems": [p.to_dict() for p in outcome.problems],
-        "sources": [
-            {"source": s.source, "kind": s.kind, "ok": s.ok, "keys": s.keys, "code": s.code}
-            for s in outcome.resolution.statuses
-        ],
+        "sources": source_statuses(outcome),
     }
 
 

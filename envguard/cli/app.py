@@ -12,7 +12,7 @@ import os
 import sys
 import traceback
 from collections.abc import Sequence
-from typing import Any, NoReturn
+from typing import NoReturn
 
 import typer
 
@@ -53,9 +53,7 @@ def build_app(names: Sequence[str] | None = None) -> typer.Typer:
     app.callback()(_root)
     for name in COMMANDS if names is None else names:
         module_name, _, attr = COMMANDS[name].partition(":")
-        module = importlib.import_module(module_name)
-        settings: dict[str, Any] | None = getattr(module, "CONTEXT_SETTINGS", None)
-        app.command(name, context_settings=settings)(getattr(module, attr))
+        app.command(name)(getattr(importlib.import_module(module_name), attr))
     return app
 
 
@@ -83,9 +81,12 @@ def run(argv: Sequence[str] | None = None) -> int:
             show()
         return int(getattr(error, "exit_code", 2))
     except ConfigError as error:
-        for problem in error.problems:
-            sys.stderr.write(f"envguard: error: {problem.message}\n")
-        return error.exit_code
+        # Commands report their own errors; one that escapes is reported the same way.
+        # Imported here: _render loads the engine, which `envguard --help` does not need.
+        from envguard.cli._options import Format
+        from envguard.cli._render import emit_error
+
+        return emit_error(error, Format.text)
     except Exception as error:  # noqa: BLE001 - the one place unexpected errors end
         if os.environ.get("ENVGUARD_DEBUG") == "1":
             traceback.print_exception(error)

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from envguard.cli._options import EnvArg, Format, FormatOpt, ProjectOpt, StrictOpt, TimeoutOpt
+from envguard.cli._options import (
+    EnvArg,
+    Format,
+    FormatOpt,
+    ProjectOpt,
+    SchemaOpt,
+    StrictOpt,
+    TimeoutOpt,
+)
 from envguard.cli._render import emit, emit_error, render_outcome
 from envguard.engine import evaluate
 from envguard.errors import ProjectError
@@ -13,6 +21,7 @@ __all__ = ["check"]
 def check(
     env: EnvArg = None,
     project: ProjectOpt = None,
+    schema: SchemaOpt = None,
     timeout: TimeoutOpt = None,
     fmt: FormatOpt = Format.text,
     strict: StrictOpt = False,
@@ -23,7 +32,7 @@ def check(
     be read.
     """
     try:
-        outcome = evaluate(env=env, project=project, strict=strict, timeout=timeout)
+        outcome = evaluate(schema, env=env, project=project, strict=strict, timeout=timeout)
     except ProjectError as error:
         failure = error
     else:

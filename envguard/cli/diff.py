@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from envguard.cli._diff_text import colour_enabled, render_text
-from envguard.cli._options import Format, ProjectOpt, TimeoutOpt
+from envguard.cli._options import Format, ProjectOpt, SchemaOpt, TimeoutOpt
 from envguard.cli._render import emit, emit_error
 from envguard.diffing import Drift, compare
 from envguard.engine import Outcome, Prepared, evaluate_prepared, exit_code_for, prepare
@@ -47,6 +47,7 @@ def diff(
     env_a: EnvAArg,
     env_b: EnvBArg,
     project: ProjectOpt = None,
+    schema: SchemaOpt = None,
     timeout: TimeoutOpt = None,
     fmt: DiffFormatOpt = DiffFormat.text,
     exit_code: ExitCodeOpt = False,
@@ -60,7 +61,7 @@ def diff(
     """
     as_format = Format.json if fmt is DiffFormat.json else Format.text
     try:
-        a, b = _evaluate_both(env_a, env_b, project, timeout)
+        a, b = _evaluate_both(env_a, env_b, project, schema, timeout)
     except ProjectError as error:
         return emit_error(error, as_format)
     drift = compare(a, b)
@@ -76,18 +77,25 @@ def diff(
 
 
 def _evaluate_both(
-    env_a: str, env_b: str, project: Path | None, timeout: float | None
+    env_a: str, env_b: str, project: Path | None, schema: str | None, timeout: float | None
 ) -> tuple[Outcome, Outcome]:
-    """Resolve both sides concurrently (each with its own deadline and client cache)."""
+    """Resolve both sides concurrently (each with its own deadline and client cache).
+
+    Raises:
+        ProjectError: with the problems of both sides; its ``env`` names the side that
+            failed, or is None when both did (or the project file itself is wrong).
+    """
     proj = load_project(project)
     problems: list[Problem] = []
+    failed: set[str | None] = set()
     prepared: list[Prepared] = []
     for name in (env_a, env_b):
         # Per environment: a TOML schema's ``required_in`` makes the model depend on it.
         try:
-            prepared.append(prepare(env=name, project=proj))
+            prepared.append(prepare(schema, env=name, project=proj))
         except ProjectError as error:
             problems.extend(error.problems)
+            failed.add(error.env)
     outcomes: list[Outcome] = []
     if not problems:
         with ThreadPoolExecutor(max_workers=2, thread_name_prefix="envguard-diff") as pool:
@@ -97,8 +105,10 @@ def _evaluate_both(
                 outcomes.append(future.result())
             except ProjectError as error:
                 problems.extend(error.problems)
+                failed.add(error.env)
     if problems:
-        raise ProjectError(list(dict.fromkeys(problems)))  # one schema error, not two
+        env = failed.pop() if len(failed) == 1 else None
+        raise ProjectError(list(dict.fromkeys(problems)), env=env)  # one schema error, not two
     return outcomes[0], outcomes[1]
 
 

@@ -11,7 +11,7 @@ import typer
 from pydantic_settings import BaseSettings
 
 from envguard.cli._atomic import write_atomic
-from envguard.cli._options import Format, ProjectOpt, TimeoutOpt
+from envguard.cli._options import Format, ProjectOpt, SchemaOpt, TimeoutOpt
 from envguard.cli._render import emit, emit_error
 from envguard.errors import ProjectError
 from envguard.report import Problem
@@ -81,15 +81,7 @@ def _command_line(fmt: DocsFormat, **options: str | Path | None) -> str:
 
 def docs(
     project: ProjectOpt = None,
-    schema: Annotated[
-        str | None,
-        typer.Option(
-            "--schema",
-            "-s",
-            help="A TOML schema path or 'package.module:Class' (default: the project's).",
-            show_default=False,
-        ),
-    ] = None,
+    schema: SchemaOpt = None,
     fmt: Annotated[
         DocsFormat, typer.Option("--format", "-f", help="Output format.", case_sensitive=False)
     ] = DocsFormat.markdown,

@@ -9,7 +9,7 @@ import typer
 
 from envguard.cli._inspect import NOT_SET, Inspection, OutputFormat, OutputFormatOpt, printable
 from envguard.cli._inspect import scalar as _scalar
-from envguard.cli._options import EnvArg, ProjectOpt, TimeoutOpt
+from envguard.cli._options import EnvArg, ProjectOpt, SchemaOpt, TimeoutOpt
 from envguard.cli._render import emit, emit_error
 from envguard.engine import evaluate
 from envguard.errors import ConfigError, ProjectError, SourceError
@@ -129,6 +129,7 @@ def explain(
     var: VarArg,
     env: EnvArg = None,
     project: ProjectOpt = None,
+    schema: SchemaOpt = None,
     timeout: TimeoutOpt = None,
     fmt: OutputFormatOpt = OutputFormat.text,
 ) -> int:
@@ -143,7 +144,7 @@ def explain(
     in the schema nor set by a source, 3 a source could not be read.
     """
     try:
-        outcome = evaluate(env=env, project=project, timeout=timeout)
+        outcome = evaluate(schema, env=env, project=project, timeout=timeout)
     except ProjectError as error:
         return emit_error(error, fmt.as_format)
     view = Inspection(outcome)

@@ -17,16 +17,13 @@ from typing import Annotated
 
 import typer
 
-from envguard.cli._options import ProjectOpt, StrictOpt, TimeoutOpt
-from envguard.cli._render import emit
+from envguard.cli._options import Format, ProjectOpt, SchemaOpt, StrictOpt, TimeoutOpt
+from envguard.cli._render import emit, emit_error
 from envguard.engine import Outcome, evaluate
 from envguard.errors import ProjectError
 from envguard.report import Problem, render_text
 
-__all__ = ["CONTEXT_SETTINGS", "child_environment", "run", "unpassable"]
-
-#: Options after ENV that envguard does not know are part of CMD (``-- `` is still clearer).
-CONTEXT_SETTINGS = {"ignore_unknown_options": True}
+__all__ = ["child_environment", "run", "unpassable"]
 
 EXIT_CANNOT_EXECUTE = 126
 EXIT_NOT_FOUND = 127
@@ -38,7 +35,8 @@ Command = Annotated[
     list[str],
     typer.Argument(
         metavar="-- CMD [ARGS]",
-        help="The command to run, after --.",
+        help="The command to run, after -- (which may be left out when no word of CMD "
+        "starts with '-').",
         show_default=False,
     ),
 ]
@@ -122,6 +120,7 @@ def run(
     env: EnvName,
     command: Command,
     project: ProjectOpt = None,
+    schema: SchemaOpt = None,
     timeout: TimeoutOpt = None,
     strict: StrictOpt = False,
 ) -> int:
@@ -134,15 +133,18 @@ def run(
     Schema defaults are not exported: the app applies them.
     On POSIX envguard becomes CMD (exec): signals reach CMD directly.
 
-    Exit codes: CMD's status, 1 invalid, 2 project error, 3 a source could
-    not be read, 126 CMD cannot be executed, 127 CMD not found.
+    Put envguard's options before --, and CMD after it: every word after
+    -- is CMD's, options included. Before --, an option envguard does not
+    know is a usage error (exit 2), so a typo never runs as CMD. Without
+    --, "run ENV CMD ARGS" works only while no word of CMD starts with '-'.
+
+    Exit codes: CMD's status, 1 invalid, 2 usage or project error, 3 a source
+    could not be read, 126 CMD cannot be executed, 127 CMD not found.
     """
     try:
-        outcome = evaluate(env=env, project=project, strict=strict, timeout=timeout)
+        outcome = evaluate(schema, env=env, project=project, strict=strict, timeout=timeout)
     except ProjectError as error:
-        for problem in error.problems:
-            emit(f"envguard: error: {problem.message}", err=True)
-        return error.exit_code
+        return emit_error(error, Format.text)
     if outcome.exit_code:
         emit(render_text(outcome.problems, env=outcome.env), err=True)
         return outcome.exit_code

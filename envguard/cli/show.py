@@ -6,9 +6,9 @@ from typing import Any
 
 from envguard.cli._inspect import NOT_SET, Inspection, OutputFormat, OutputFormatOpt, printable
 from envguard.cli._inspect import scalar as _scalar
-from envguard.cli._options import EnvArg, ProjectOpt, TimeoutOpt
+from envguard.cli._options import EnvArg, ProjectOpt, SchemaOpt, TimeoutOpt
 from envguard.cli._render import counts, emit, emit_error
-from envguard.engine import Outcome, evaluate
+from envguard.engine import Outcome, evaluate, relevant_keys, source_statuses
 from envguard.errors import ProjectError
 from envguard.report import render_json, render_text
 
@@ -20,18 +20,10 @@ _COLUMNS = ("KEY", "STATUS", "ORIGIN", "VALUE")
 def _keys(view: Inspection) -> list[str]:
     """The schema's variables in schema order, then the undeclared keys worth showing.
 
-    Like the undeclared-key warnings: every key of a file or secret store, but from the
-    process environment only keys carrying the schema's ``env_prefix`` (not PATH or HOME).
+    Every key of a file or secret store, but from the process environment only keys
+    carrying the schema's ``env_prefix`` (not PATH or HOME): see ``relevant_keys``.
     """
-    prefix = str(view.outcome.model.model_config.get("env_prefix") or "").upper()
-    extra = []
-    for name in view.names():
-        if view.spec(name) is not None:
-            continue
-        found = view.value(name)
-        from_env = found is not None and found[1].origin.source == "env"
-        if not from_env or (prefix and name.upper().startswith(prefix)):
-            extra.append(name)
+    extra = [name for name in relevant_keys(view.outcome) if view.spec(name) is None]
     return [s.name for s in view.specs] + sorted(extra)
 
 
@@ -71,6 +63,13 @@ def render_table(entries: list[dict[str, Any]]) -> str:
 
 
 def _payload(outcome: Outcome, entries: list[dict[str, Any]], code: int) -> dict[str, Any]:
+    """``show --format json``: the same on every machine for the same project and files.
+
+    Keys: ``env``, ``schema``, ``exit_code``, ``valid``, ``keys`` (the entries of the
+    table), ``problems``, and ``sources`` with each source's ``source``, ``kind``, ``ok``,
+    ``code`` and ``keys``; for the process environment ``keys`` counts only the keys the
+    schema declares or that carry its ``env_prefix``.
+    """
     errors, _ = counts(outcome.problems)
     return {
         "env": outcome.env,
@@ -79,16 +78,14 @@ def _payload(outcome: Outcome, entries: list[dict[str, Any]], code: int) -> dict
         "valid": errors == 0,
         "keys": entries,
         "problems": [p.to_dict() for p in outcome.problems],
-        "sources": [
-            {"source": s.source, "kind": s.kind, "ok": s.ok, "keys": s.keys, "code": s.code}
-            for s in outcome.resolution.statuses
-        ],
+        "sources": source_statuses(outcome),
     }
 
 
 def show(
     env: EnvArg = None,
     project: ProjectOpt = None,
+    schema: SchemaOpt = None,
     timeout: TimeoutOpt = None,
     fmt: OutputFormatOpt = OutputFormat.text,
 ) -> int:
@@ -105,7 +102,7 @@ def show(
     not be read (what the other sources resolved is still shown).
     """
     try:
-        outcome = evaluate(env=env, project=project, timeout=timeout)
+        outcome = evaluate(schema, env=env, project=project, timeout=timeout)
     except ProjectError as error:
         return emit_error(error, fmt.as_format)
     view = Inspection(outcome)

@@ -227,13 +227,44 @@ def test_project_option_errors(cli: Runner, given: str, message: str) -> None:
     assert (result.code, result.out, result.err) == (2, "", f"envguard: error: {message}\n")
 
 
-@pytest.mark.parametrize("timeout", ["0", "-1", "soon"])
-def test_bad_timeout_is_a_usage_error(cli: Runner, timeout: str) -> None:
+@pytest.mark.parametrize(
+    ("timeout", "reason"),
+    [
+        ("0", "must be a finite number of seconds, at least 0.001 (got 0)."),
+        ("-1", "must be a finite number of seconds, at least 0.001 (got -1)."),
+        ("inf", "must be a finite number of seconds, at least 0.001 (got inf)."),
+        ("1e400", "must be a finite number of seconds, at least 0.001 (got inf)."),
+        ("-inf", "must be a finite number of seconds, at least 0.001 (got -inf)."),
+        ("nan", "must be a finite number of seconds, at least 0.001 (got nan)."),
+        ("soon", "Input should be a valid number, unable to parse string as a number"),
+    ],
+)
+def test_bad_timeout_is_a_usage_error(cli: Runner, timeout: str, reason: str) -> None:
     result = cli(["check", "--timeout", timeout])
 
     assert (result.code, result.out) == (2, "")
-    assert result.err.startswith("Usage: envguard check [OPTIONS] [ENV]\n")
-    assert "Invalid value for '--timeout'" in result.err
+    assert result.err == (
+        "Usage: envguard check [OPTIONS] [ENV]\n"
+        "Try 'envguard check -h' for help.\n"
+        "\n"
+        f"Error: Invalid value for '--timeout': {reason}\n"
+    )
+
+
+@pytest.mark.usefixtures("slow_kind")
+def test_an_infinite_timeout_never_reaches_the_remote_sources(cli: Runner, project: Path) -> None:
+    """``inf`` once got as far as threading's wait() and ended in an OverflowError (70)."""
+    (project / "envguard.toml").write_text(
+        PROJECT + "[env.remote]\nsources = [{ slow_cli = true }]\n"
+    )
+
+    result = cli(["check", "remote", "--timeout", "inf"])
+
+    assert (result.code, result.out) == (2, "")
+    assert result.err.endswith(
+        "Error: Invalid value for '--timeout': must be a finite number "
+        "of seconds, at least 0.001 (got inf).\n"
+    )
 
 
 def test_unknown_environment(cli: Runner, project: Path) -> None:
@@ -372,6 +403,48 @@ def test_json_invalid(cli: Runner, project: Path) -> None:
     }
 
 
+def test_json_is_the_same_whatever_else_the_process_environment_holds(
+    cli: Runner, project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The env source counts only keys the schema declares (no env_prefix here): PATH,
+    HOME and the rest of the machine change nothing."""
+    (project / ".env").write_text(VALID_ENV + "EXTRA=1\n")
+    monkeypatch.setenv("LOG_LEVEL", "warn")  # declared: counted, on any machine
+
+    first = cli(["check", "--format", "json"])
+    for i in range(50):
+        monkeypatch.setenv(f"UNRELATED_{i}", "noise")
+    monkeypatch.delenv("PATH", raising=False)
+    second = cli(["check", "--format", "json"])
+
+    assert (first.code, first.err, first.out) == (second.code, second.err, second.out)
+    assert json.loads(first.out) == {
+        # PORT, DATABASE_URL and EXTRA from .env, LOG_LEVEL from the process environment
+        "counts": {"errors": 0, "resolved_keys": 4, "sources": 2, "variables": 3, "warnings": 1},
+        "env": "development",
+        "exit_code": 0,
+        "problems": [
+            {
+                "category": "validation",
+                "code": "unknown_key",
+                "column": None,
+                "file": ".env",
+                "key": "EXTRA",
+                "line": 3,
+                "message": "is not declared in the schema",
+                "severity": "warning",
+                "source": "dotenv .env:3",
+            }
+        ],
+        "schema": "AppSchema",
+        "sources": [
+            {"code": None, "keys": 3, "kind": "dotenv", "ok": True, "source": "dotenv .env"},
+            {"code": None, "keys": 1, "kind": "env", "ok": True, "source": "env"},
+        ],
+        "valid": True,
+    }
+
+
 def test_json_source_failure(cli: Runner) -> None:
     result = cli(["check", "broken", "--format", "json"])
 
@@ -402,13 +475,20 @@ def test_json_source_failure(cli: Runner) -> None:
     }
 
 
-def test_json_project_error(cli: Runner, project: Path) -> None:
-    result = cli(["check", "prod", "--format", "json"])
+@pytest.mark.parametrize("how", ["argument", "ENVGUARD_ENV"])
+def test_json_project_error(
+    cli: Runner, project: Path, monkeypatch: pytest.MonkeyPatch, how: str
+) -> None:
+    if how == "argument":
+        result = cli(["check", "prod", "--format", "json"])
+    else:
+        monkeypatch.setenv("ENVGUARD_ENV", "prod")
+        result = cli(["check", "--format", "json"])
 
     assert (result.code, result.err) == (2, "")
     file = f"{project.resolve()}/envguard.toml"
     assert json.loads(result.out) == {
-        "env": None,
+        "env": "prod",  # the environment asked for, though it does not exist
         "exit_code": 2,
         "problems": [
             {

@@ -224,6 +224,18 @@ def test_json(cli: Runner, project: Path) -> None:
     }
 
 
+def test_json_is_the_same_whatever_else_the_process_environment_holds(
+    cli: Runner, project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only declared keys and keys a file or store sets are compared: PATH is not."""
+    first = cli(["diff", "staging", "production", "--format", "json"])
+    for i in range(50):
+        monkeypatch.setenv(f"UNRELATED_{i}", "noise")
+    monkeypatch.delenv("PATH", raising=False)
+    second = cli(["diff", "staging", "production", "--format", "json"])
+    assert (second.code, second.out, second.err) == (first.code, first.out, first.err)
+
+
 def test_json_without_exit_code_flag(cli: Runner, project: Path) -> None:
     result = cli(["diff", "staging", "production", "--format", "json"])
     assert (result.code, json.loads(result.out)["exit_code"]) == (0, 0)

@@ -208,9 +208,45 @@ def test_options_before_the_double_dash_are_envguards(envguard: Envguard, tmp_pa
     assert (result.returncode, result.stdout) == (0, "ran\n")
 
 
-def test_without_the_double_dash_unknown_options_go_to_the_command(envguard: Envguard) -> None:
+def test_without_the_double_dash_a_command_without_options_runs(
+    envguard: Envguard, tmp_path: Path
+) -> None:
+    (tmp_path / "script.py").write_text("import sys; print('ran', sys.argv[1:])")
+    result = envguard("run", "dev", sys.executable, "script.py", "arg")
+    assert (result.returncode, result.stdout, result.stderr) == (0, "ran ['arg']\n", "")
+
+
+def test_without_the_double_dash_an_option_of_the_command_is_a_usage_error(
+    envguard: Envguard,
+) -> None:
+    """Before --, every option is envguard's: -c is not one, so nothing runs."""
     result = envguard("run", "dev", sys.executable, "-c", "print('ran')")
-    assert (result.returncode, result.stdout) == (0, "ran\n")
+    assert (result.returncode, result.stdout) == (2, "")
+    assert result.stderr == (
+        "Usage: envguard run [OPTIONS] {ENV} {-- CMD [ARGS]}...\n"
+        "Try 'envguard run -h' for help.\n"
+        "\n"
+        "Error: No such option: -c\n"
+    )
+
+
+def test_schema_option_without_a_project_file(envguard: Envguard, tmp_path: Path) -> None:
+    """The implicit environment: .env if present, then the process environment."""
+    (tmp_path / "envguard.toml").unlink()
+    (tmp_path / ".env").write_text(f"APP_API_TOKEN={CANARY}\nAPP_PORT=8080\n")
+    seen = tmp_path / "seen.json"
+    names = ["APP_API_TOKEN", "APP_PORT", "ENVGUARD_ENV"]
+    result = envguard(
+        "run", "default", "--schema", "runschema:Settings",
+        "--", sys.executable, "-c", PROBE, str(seen), *names,
+        extra={"APP_PORT": "9000"},
+    )  # fmt: skip
+    assert (result.returncode, result.stdout, result.stderr) == (7, "", "")
+    assert json.loads(seen.read_text()) == {
+        "APP_API_TOKEN": CANARY,
+        "APP_PORT": "9000",
+        "ENVGUARD_ENV": "default",
+    }
 
 
 def test_a_command_is_required(envguard: Envguard) -> None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any, Literal
 
@@ -170,11 +169,49 @@ def test_json_is_complete_and_byte_stable(cli: Runner, monkeypatch: pytest.Monke
         "problems": [],
         "sources": [
             {"source": "fixtures", "kind": "static", "ok": True, "keys": 3, "code": None},
-            {"source": "env", "kind": "env", "ok": True, "keys": len(os.environ), "code": None},
+            # Only APP_PORT: the env source counts keys declared or carrying APP_.
+            {"source": "env", "kind": "env", "ok": True, "keys": 1, "code": None},
         ],
     }
     assert result.out == json.dumps(expected, sort_keys=True, indent=2) + "\n"
+    for i in range(50):
+        monkeypatch.setenv(f"UNRELATED_{i}", "noise")  # another machine: the same document
     assert cli(["show", "dev", "--format", "json"]).out == result.out
+
+
+def test_json_sources_match_check(cli: Runner, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("APP_PORT", "9000")
+    show = json.loads(cli(["show", "dev", "--format", "json"]).out)
+    check = json.loads(cli(["check", "dev", "--format", "json"]).out)
+    assert show["sources"] == check["sources"]
+
+
+def test_a_key_a_file_sets_is_listed_even_when_the_environment_overrides_it(
+    cli: Runner, project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Which keys are listed depends on the project's files, not on the machine's shell."""
+    with (project / "envguard.toml").open("a") as file:
+        file.write(
+            f'[env.files]\nsources = [{{ static = {{ APP_DATABASE_URL = "postgres://db/app", '
+            f'APP_API_TOKEN = "{TOKEN_CANARY}", NOTE = "from a file" }}, name = "fixtures" }}, '
+            "{ env = true }]\n"
+        )
+    table = (
+        "KEY               STATUS      ORIGIN    VALUE\n"
+        "APP_DATABASE_URL  valid       fixtures  ********\n"
+        "APP_PORT          default     -         (not set, default: 3000)\n"
+        "APP_LOG_LEVEL     default     -         (not set, default: info)\n"
+        "APP_API_TOKEN     valid       fixtures  ********\n"
+        "APP_DEBUG         default     -         (not set, default: false)\n"
+    )
+    assert (
+        cli(["show", "files"]).out
+        == table + "NOTE              undeclared  fixtures  from a file\n"
+    )
+    monkeypatch.setenv("NOTE", "from the shell")
+    result = cli(["show", "files"])
+    assert (result.code, result.err) == (0, "")
+    assert result.out == table + "NOTE              undeclared  env       from the shell\n"
 
 
 def test_json_of_an_unreadable_source(cli: Runner) -> None:

@@ -103,13 +103,42 @@ def test_an_unreadable_source_is_degraded() -> None:
 def test_a_project_error_is_an_error_status_not_an_exception() -> None:
     assert health(env="nope") == {
         "status": "error",
-        "env": None,
+        "env": "nope",  # the environment asked for, though it does not exist
         "schema": None,
         "problems": 1,
         "warnings": 0,
         "codes": ["unknown_env"],
         "sources": [],
     }
+
+
+def test_a_broken_project_file_names_the_environment_asked_for(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (project / "envguard.toml").write_text("schema = \n")
+    assert health()["env"] is None  # none asked for, and no project to read a default from
+    monkeypatch.setenv("ENVGUARD_ENV", "ok")
+    assert (health()["status"], health()["env"]) == ("error", "ok")
+
+
+@pytest.mark.parametrize("timeout", [float("inf"), float("-inf"), float("nan")])
+def test_a_timeout_that_is_not_finite_is_an_error_status(timeout: float) -> None:
+    """Not clamped: inf is a caller's mistake (threading cannot wait that long), so no
+    source is read and the result says why, without raising."""
+    assert health(env="unread", timeout=timeout) == {
+        "status": "error",
+        "env": "unread",
+        "schema": None,
+        "problems": 1,
+        "warnings": 0,
+        "codes": ["timeout_invalid"],
+        "sources": [],
+    }
+
+
+def test_sources_carry_latency_not_keys() -> None:
+    (source,) = health()["sources"]
+    assert sorted(source) == ["code", "kind", "latency_ms", "ok", "source"]
 
 
 def test_a_schema_class_and_a_project_path(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
