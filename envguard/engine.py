@@ -127,7 +127,8 @@ def _schema(schema: SchemaRef | None, proj: Project, name: str) -> type[BaseSett
                     None,
                     str(proj.path) if proj.path else None,
                     "schema_missing",
-                    f"no schema given and none named in {where}: pass one, or set "
+                    f"no schema given and none named in {where}: pass one (--schema on the "
+                    "command line), or set "
                     "schema = 'schemas/app.toml' or 'package.module:Class' in the project file",
                     category="project",
                 )

@@ -135,6 +135,11 @@ def _accepts_unknown(name: str, value: Value, prefix: str) -> bool:
     return True
 
 
+def _from_env(layer: Mapping[str, Value]) -> bool:
+    first = next(iter(layer.values()), None)
+    return first is not None and first.origin.source == "env"
+
+
 def _nested(
     lookup: Mapping[str, Value], delimiter: str | None, case_sensitive: bool
 ) -> dict[str, list[tuple[list[str], Value]]]:
@@ -259,11 +264,19 @@ def _unknown(
     if delimiter:
         undeclared = {k for k in undeclared if k.partition(delimiter)[0] not in plan.known}
     reported = set()
+    files: list[dict[str, Value]] | None = None
     for key in undeclared:
         value = lookup[key]
         if is_secret(None, key, value):
             redactor.add(value.text)
         if _accepts_unknown(key, value, plan.prefix):
+            reported.add(key)
+            continue
+        # Set in a file but overridden by the shell: still worth the warning, so the
+        # report does not depend on the machine's environment.
+        if files is None:
+            files = [layer for layer in resolution.layers if not _from_env(layer)]
+        if any(key in layer for layer in files):
             reported.add(key)
     if not reported:
         return []

@@ -100,8 +100,8 @@ def test_an_error_that_escapes_a_command_is_printed_the_same_way(
 
 NO_SCHEMA = (
     "envguard: error: no schema given and none named in the current directory (no project "
-    "file): pass one, or set schema = 'schemas/app.toml' or 'package.module:Class' in the "
-    "project file\n"
+    "file): pass one (--schema on the command line), or set schema = 'schemas/app.toml' or "
+    "'package.module:Class' in the project file\n"
 )
 
 

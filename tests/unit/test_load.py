@@ -474,7 +474,8 @@ def test_no_schema_anywhere(project_dir: Path) -> None:
     assert [(p.code, p.message) for p in exc.value.problems] == [
         (
             "schema_missing",
-            f"no schema given and none named in {file.resolve()}: pass one, or set "
+            f"no schema given and none named in {file.resolve()}: pass one (--schema on the "
+            "command line), or set "
             "schema = 'schemas/app.toml' or 'package.module:Class' in the project file",
         )
     ]

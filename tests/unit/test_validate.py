@@ -462,3 +462,27 @@ def test_nested_models_read_delimited_keys_like_pydantic_settings() -> None:
             "port: Input should be a valid integer, unable to parse string as an integer",
         ),
     ]
+
+
+def test_an_undeclared_file_key_is_reported_even_when_the_shell_overrides_it() -> None:
+    class Small(envguard.Settings):
+        port: int = 3000
+
+    result = validate(
+        Small,
+        resolved(
+            StaticSource({"PORTT": "1"}, name="dotenv .env"),
+            EnvSource({"PORTT": "2", "HOME": "/root"}),
+        ),
+        env="test",
+    )
+
+    assert rows(result.problems) == [
+        (
+            "PORTT",
+            "env",
+            "unknown_key",
+            "is not declared in the schema (did you mean PORT?)",
+            "warning",
+        )
+    ]
