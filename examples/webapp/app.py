@@ -1,28 +1,33 @@
-"""A small web app that refuses to start with invalid configuration.
+"""A small Starlette app that refuses to start with invalid configuration.
 
-It loads its settings with ``envguard.load()`` before binding a port: an invalid
-configuration prints envguard's report on stderr and exits non-zero, so a deployment fails
-at once instead of serving errors. It serves ``/health`` (liveness: ``ok``) and
+``main()`` loads the settings with ``envguard.load()`` once, before the server starts: an
+invalid configuration prints envguard's report on stderr and exits with the error's status
+(1 invalid, 2 project file, 3 a source could not be read), so a deployment fails at once
+instead of serving errors. Otherwise uvicorn serves the app on the validated ``HOST`` and
+``PORT`` at the validated ``LOG_LEVEL``: ``/health`` (liveness: ``ok``) and
 ``/health/detailed`` (``envguard.health``'s JSON: statuses, latencies and problem codes,
-never a value). Only the standard library is used, so the example runs anywhere.
+never a value).
 
     cp .env.example .env && python app.py
 """
 
 from __future__ import annotations
 
-import json
+import contextlib
 import signal
+import socket
 import sys
-from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from types import FrameType
 
+import uvicorn
 from settings import Settings
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
 
 import envguard
-from envguard import health
 
 #: The project file next to this module, whatever the working directory.
 PROJECT = Path(__file__).resolve().parent / "envguard.toml"
@@ -30,32 +35,45 @@ PROJECT = Path(__file__).resolve().parent / "envguard.toml"
 HEALTH_TIMEOUT = 5.0
 
 
-class Handler(BaseHTTPRequestHandler):
-    """``/health`` and ``/health/detailed``; everything else is a 404."""
+async def liveness(request: Request) -> Response:
+    """``GET /health``: the process is up and serving (configuration is not checked)."""
+    return PlainTextResponse("ok\n")
 
-    server_version = "envguard-webapp"
 
-    def do_GET(self) -> None:
-        if self.path == "/health":
-            self._send(HTTPStatus.OK, "text/plain; charset=utf-8", b"ok\n")
-        elif self.path == "/health/detailed":
-            report = health(Settings, project=PROJECT, timeout=HEALTH_TIMEOUT)
-            status = HTTPStatus.OK if report["status"] == "ok" else HTTPStatus.SERVICE_UNAVAILABLE
-            body = json.dumps(report, sort_keys=True).encode()
-            self._send(status, "application/json", body)
-        else:
-            self._send(HTTPStatus.NOT_FOUND, "text/plain; charset=utf-8", b"not found\n")
+def detailed(request: Request) -> Response:
+    """``GET /health/detailed``: the configuration resolved and validated again, now.
 
-    def _send(self, status: HTTPStatus, content_type: str, body: bytes) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
+    A plain ``def``: Starlette runs it in a worker thread, so a slow secret store never
+    blocks the event loop (and ``HEALTH_TIMEOUT`` bounds it).
+    """
+    report = envguard.health(Settings, project=PROJECT, timeout=HEALTH_TIMEOUT)
+    return JSONResponse(report, status_code=200 if report["status"] == "ok" else 503)
+
+
+def create_app(settings: Settings) -> Starlette:
+    """The ASGI app for settings that were already validated."""
+    app = Starlette(
+        routes=[
+            Route("/health", liveness, methods=["GET"]),
+            Route("/health/detailed", detailed, methods=["GET"]),
+        ]
+    )
+    app.state.settings = settings  # loaded once; handlers read request.app.state.settings
+    return app
+
+
+class Server(uvicorn.Server):
+    """uvicorn's server, announcing on stdout once its port accepts connections."""
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets=sockets)  # exits on a failed bind
+        if not self.should_exit:  # not stopped while starting
+            print(f"webapp: serving on http://{self.config.host}:{self.config.port}", flush=True)
 
 
 def _stop(signum: int, frame: FrameType | None) -> None:
-    # In a container the app is PID 1, which ignores SIGTERM unless it handles it.
+    # uvicorn handles SIGTERM while it serves (a graceful shutdown), then raises it again
+    # with the handler it found: this one, so a stop exits 0 rather than by the signal.
     raise SystemExit(0)
 
 
@@ -65,15 +83,16 @@ def main() -> int:
     except envguard.ConfigError as error:
         print(f"webapp: not starting: {error}", file=sys.stderr)
         return error.exit_code  # 1 invalid, 2 project file, 3 a source could not be read
-    server = ThreadingHTTPServer((settings.host, settings.port), Handler)
     signal.signal(signal.SIGTERM, _stop)
-    print(f"webapp: serving on http://{settings.host}:{settings.port}", flush=True)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.server_close()
+    config = uvicorn.Config(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        log_level=settings.log_level,
+        server_header=False,  # do not advertise the server and its version
+    )
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C: uvicorn has shut down already
+        Server(config).run()
     return 0
 
 

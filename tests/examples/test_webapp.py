@@ -1,4 +1,9 @@
-"""The web app example: serves its health endpoints when valid, refuses to start when not."""
+"""The web app example (Starlette on uvicorn), booted for real with ``python app.py``.
+
+Valid configuration: it serves its health endpoints on the validated port and stops cleanly
+on SIGTERM. Invalid configuration: envguard's report on stderr, the error's exit status, and
+no port is ever opened.
+"""
 
 from __future__ import annotations
 
@@ -15,7 +20,9 @@ def test_valid_configuration_serves_both_endpoints(
     port = free_port()
     env = clean_env | VALID | {"ENVGUARD_ENV": "production", "PORT": str(port)}
     app = start([sys.executable, "app.py"], webapp, env)
+    # The line is printed once uvicorn has bound the port: it is the readiness signal.
     assert app.first_line == f"webapp: serving on http://127.0.0.1:{port}\n"
+    assert is_listening(port)
 
     assert app.get(port, "/health") == (200, "ok\n")
     status, body = app.get(port, "/health/detailed")
@@ -35,11 +42,14 @@ def test_valid_configuration_serves_both_endpoints(
     assert [(s["source"], s["kind"], s["ok"], s["code"]) for s in sources] == [
         ("env", "env", True, None)
     ]
-    assert app.get(port, "/nope") == (404, "not found\n")
+    assert app.get(port, "/nope")[0] == 404
 
     code, out, err = app.stop()
     assert code == 0  # SIGTERM is handled: a clean stop, also as a container's PID 1
+    assert "Shutting down" in err  # uvicorn's graceful shutdown ran
+    assert err.rstrip().endswith(f"Finished server process [{app.proc.pid}]")
     assert CANARY not in out + err
+    assert not is_listening(port)
 
 
 def test_development_reads_the_env_example(
@@ -91,4 +101,18 @@ def test_invalid_configuration_exits_before_serving(
         "  error: APP_ENV: required, but not set by any source\n"
         "  error: SESSION_SECRET: must have at least 32 characters (env)\n"
     )
+    assert not is_listening(port)
+
+
+def test_a_project_file_error_exits_2(
+    start: Start, webapp: Path, clean_env: dict[str, str]
+) -> None:
+    port = free_port()
+    env = clean_env | VALID | {"ENVGUARD_ENV": "staging", "PORT": str(port)}
+    app = start([sys.executable, "app.py"], webapp, env)
+    code, out, err = app.stop()
+    assert (app.first_line, code, out) == (None, 2, "")
+    assert err.startswith("webapp: not starting: invalid configuration for environment 'staging'")
+    assert "unknown environment 'staging'" in err
+    assert CANARY not in err
     assert not is_listening(port)
