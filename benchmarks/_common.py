@@ -47,3 +47,23 @@ def fmt(seconds: float) -> str:
     if seconds >= 1e-3:
         return f"{seconds * 1e3:.2f} ms"
     return f"{seconds * 1e6:.1f} µs"
+
+
+def paired_medians(
+    fns: dict[str, Callable[[], object]], *, repeat: int = 21, number: int = 1
+) -> dict[str, float]:
+    """Median seconds per call of each function, measured interleaved round by round.
+
+    Interleaving makes a drifting machine load hit every case alike, so ratios between
+    the cases stay meaningful on a shared machine.
+    """
+    for fn in fns.values():
+        fn()  # warm-up
+    times: dict[str, list[float]] = {name: [] for name in fns}
+    for _ in range(repeat):
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            for _ in range(number):
+                fn()
+            times[name].append((time.perf_counter() - start) / number)
+    return {name: statistics.median(ts) for name, ts in times.items()}

@@ -13,7 +13,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from _common import fmt, make_models, median_seconds, values
+from _common import fmt, make_models, median_seconds, paired_medians, values
 from dotenv.parser import parse_stream
 
 import envguard
@@ -34,8 +34,13 @@ def main(sizes: list[int]) -> None:
                 'default_env = "dev"\n[env.dev]\nsources = [{ dotenv = ".env" }]\n'
             )
             os.chdir(root)
-            t_parse = median_seconds(lambda: list(parse_stream(io.StringIO(text))), repeat=9)
-            t_eg = median_seconds(lambda: envguard.load(eg), repeat=9)
+            med = paired_medians(
+                {
+                    "parse": lambda: list(parse_stream(io.StringIO(text))),
+                    "envguard": lambda: envguard.load(eg),
+                }
+            )
+            t_parse, t_eg = med["parse"], med["envguard"]
             t_ps = median_seconds(lambda: ps(_env_file=root / ".env"), repeat=3 if n <= 1000 else 1)
         print(
             f"{n:>6} {fmt(t_parse):>11} {fmt(t_eg):>14} {t_eg / t_parse:>8.2f}× "

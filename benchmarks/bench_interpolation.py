@@ -12,7 +12,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from _common import fmt, median_seconds
+from _common import fmt, median_seconds, paired_medians
 from dotenv import dotenv_values
 
 from envguard.sources._retry import Deadline
@@ -37,8 +37,14 @@ def main(sizes: list[int]) -> None:
             path = Path(tmp) / ".env"
             make_file(path, n)
             source = DotenvSource(path)
-            t_off = median_seconds(lambda: dotenv_values(path, interpolate=False), repeat=7)
-            t_eg = median_seconds(lambda: source.fetch(Deadline(60)), repeat=7)
+            med = paired_medians(
+                {
+                    "off": lambda: dotenv_values(path, interpolate=False),
+                    "envguard": lambda: source.fetch(Deadline(60)),
+                },
+                repeat=15,
+            )
+            t_off, t_eg = med["off"], med["envguard"]
             t_on = median_seconds(lambda: dotenv_values(path, interpolate=True), repeat=3)
         print(
             f"{n:>7} {fmt(t_off):>20} {fmt(t_eg):>21} {t_eg / t_off:>5.2f}× "
