@@ -47,12 +47,6 @@ class Problem:
     line: int | None = None
     column: int | None = None
 
-    def as_warning(self) -> Problem:
-        return replace(self, severity="warning")
-
-    def as_error(self) -> Problem:
-        return replace(self, severity="error")
-
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
@@ -91,9 +85,6 @@ class Redactor:
                 password = None
             if password and password != text:
                 self.add(password)
-
-    def __bool__(self) -> bool:
-        return bool(self._secrets)
 
     def scrub(self, text: str) -> str:
         # Longest first, so a secret that contains another is masked whole.
