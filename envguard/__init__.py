@@ -1,8 +1,9 @@
 """envguard: declared, validated and documented twelve-factor configuration.
 
 ``import envguard`` is light: the exceptions and :class:`Problem` load at once, while
-:class:`Settings`, :func:`load` and :func:`health` (which need pydantic-settings) load on
-first use (PEP 562), so code that only catches ``envguard.ConfigError`` pays for nothing else.
+:class:`Settings`, :func:`load`, :func:`diff` and :func:`health` (which need
+pydantic-settings) load on first use (PEP 562), so code that only catches
+``envguard.ConfigError`` pays for nothing else.
 """
 
 # Private aliases keep the module's namespace to the public API.
@@ -20,8 +21,9 @@ from envguard.errors import (
 from envguard.report import Problem
 
 if _typing.TYPE_CHECKING:
+    from envguard._api import diff, load
     from envguard._health import health
-    from envguard.settings import Settings, load
+    from envguard.settings import Settings
 
 __version__ = "0.1.0.dev0"
 
@@ -35,11 +37,17 @@ __all__ = [
     "SourceNotFound",
     "SourceUnavailable",
     "__version__",
+    "diff",
     "health",
     "load",
 ]
 
-_LAZY = {"Settings": "envguard.settings", "load": "envguard.settings", "health": "envguard._health"}
+_LAZY = {
+    "Settings": "envguard.settings",
+    "diff": "envguard._api",
+    "health": "envguard._health",
+    "load": "envguard._api",
+}
 
 
 def __getattr__(name: str) -> _typing.Any:

@@ -13,24 +13,22 @@ whichever source that came from.
 
 Secret values are compared in-process with :func:`hmac.compare_digest` and only the verdict
 (``changed``/``unchanged``) is kept: no value, length or hash of a secret is stored in a
-:class:`Drift`. A key is secret when :func:`~envguard.validate.is_secret` says so on either
-side.
+:class:`Drift`. A key is secret when either side's outcome says so (the one secrecy
+decision, made when the values were read), however it was set: through an alias, nested keys
+or an undeclared key.
 """
 
 from __future__ import annotations
 
 import hmac
-from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from envguard.report import Problem, Redactor
-from envguard.schema.fields import variables
-from envguard.validate import is_secret
 
 if TYPE_CHECKING:
     from envguard.engine import Outcome
-    from envguard.schema.fields import VarSpec
+    from envguard.schema.view import Row
     from envguard.sources.base import Value
 
 __all__ = ["KINDS", "Drift", "KeyDrift", "KeySide", "Kind", "SideSummary", "compare"]
@@ -188,15 +186,62 @@ class Drift:
         return out
 
 
-@dataclass(slots=True)
-class _View:
-    """One side's declared variables, values and per-key errors, by normalized name."""
+class _Side(NamedTuple):
+    """One key as one environment resolved it: the variables behind it and its errors."""
 
-    specs: dict[str, VarSpec]
-    values: dict[str, Value]
-    names: dict[str, str]
-    errors: dict[str, list[str]]
-    extra: set[str]
+    name: str
+    row: Row | None
+    values: tuple[Value, ...]
+    text: str | None  # what is compared (None when unset)
+    secret: bool
+    codes: tuple[str, ...]
+
+
+def _from_files(outcome: Outcome) -> set[str]:
+    """The undeclared keys (normalized) a file or secret store of the environment set."""
+    view = outcome.view
+    return {
+        view.norm(k)
+        for layer in outcome.resolution.layers
+        if layer.matching == "dotenv"
+        for k in layer.values
+        if view.field_of(k) is None
+    }
+
+
+def _sides(outcome: Outcome, undeclared: set[str]) -> dict[str, _Side]:
+    """Every field (by name) and each of the ``undeclared`` keys (normalized names) this
+    environment resolved, whichever source set it."""
+    view = outcome.view
+    problems = outcome.row_problems()
+    out: dict[str, _Side] = {}
+
+    def codes(key: str) -> tuple[str, ...]:
+        return tuple(p.code for p in problems.get(key, ()) if p.severity == "error")
+
+    for row in view.rows:
+        bindings = outcome.bindings(row)
+        values = tuple(b.value for b in bindings)
+        if not bindings:
+            text = None
+        elif len(bindings) == 1 and not bindings[0].path:
+            text = bindings[0].value.text
+        else:  # nested keys: compare the set of (path, value) pairs
+            text = "\0".join(sorted(f"{'.'.join(b.path)}={b.value.text}" for b in bindings))
+        secret = outcome.secret(row, row.spec.name)
+        out[row.field] = _Side(row.spec.name, row, values, text, secret, codes(row.field))
+    for name, value in outcome.resolution.values.items():
+        key = view.norm(name)
+        if key not in undeclared or view.field_of(name) is not None:
+            continue
+        secret = outcome.secret(None, name)
+        out[key] = _Side(name, None, (value,), value.text, secret, codes(key))
+    # Errors naming a key nothing else lists (a strict-mode unknown key from the shell).
+    for key, found in problems.items():
+        if key not in out and any(p.severity == "error" for p in found):
+            name = found[0].key or key
+            out[key] = _Side(name, None, (), None, False, codes(key))
+    return out
 
 
 class _Both:
@@ -216,31 +261,12 @@ class _Both:
         return problem
 
 
-def _view(outcome: Outcome, norm: Callable[[str], str]) -> _View:
-    specs = {norm(s.name): s for s in variables(outcome.model)}
-    values: dict[str, Value] = {}
-    names = {k: s.name for k, s in specs.items()}
-    for name, value in outcome.resolution.values.items():
-        values[norm(name)] = value
-        names.setdefault(norm(name), name)
-    extra = {
-        norm(name)
-        for name, offered in outcome.resolution.offered.items()
-        if any(v.origin.source != "env" for v in offered)
-    }
-    errors: dict[str, list[str]] = {}
-    for p in outcome.problems:
-        if p.severity == "error" and p.key is not None:
-            errors.setdefault(norm(p.key), []).append(p.code)
-    return _View(specs, values, names, errors, extra)
-
-
-def _same(a: Value, b: Value, secret: bool) -> bool:
+def _same(a: str, b: str, secret: bool) -> bool:
     if not secret:
-        return a.text == b.text
+        return a == b
     # Constant time, on the raw text; only the verdict leaves this function.
     return hmac.compare_digest(
-        a.text.encode("utf-8", "surrogatepass"), b.text.encode("utf-8", "surrogatepass")
+        a.encode("utf-8", "surrogatepass"), b.encode("utf-8", "surrogatepass")
     )
 
 
@@ -256,13 +282,15 @@ def _kind(a: KeySide, b: KeySide, same: bool | None) -> Kind | None:
     return "unchanged" if same else "changed"
 
 
-def _side(view: _View, key: str, secret: bool, scrub: _Both) -> KeySide:
-    value = view.values.get(key)
-    codes = tuple(view.errors.get(key, ()))
-    if value is None:
-        return KeySide(False, not codes, codes)
-    shown = None if secret else scrub.scrub(value.text)
-    return KeySide(True, not codes, codes, str(value.origin), shown)
+def _side(side: _Side | None, secret: bool, scrub: _Both) -> KeySide:
+    if side is None:
+        return KeySide(False, True)
+    valid = not side.codes
+    if side.text is None:
+        return KeySide(False, valid, side.codes)
+    origin = "; ".join(dict.fromkeys(str(v.origin) for v in side.values))
+    shown = None if secret else scrub.scrub(side.text.replace("\0", ", "))
+    return KeySide(True, valid, side.codes, origin, shown)
 
 
 def _summary(outcome: Outcome, scrub: _Both) -> SideSummary:
@@ -286,30 +314,22 @@ def compare(a: Outcome, b: Outcome) -> Drift:
         missing-but-required on the other) first, then keys only in A, only in B, keys
         whose values changed, and keys unchanged.
     """
-    case_sensitive = all(o.model.model_config.get("case_sensitive") for o in (a, b))
-
-    def norm(name: str) -> str:
-        return name if case_sensitive else name.upper()
-
-    va, vb = _view(a, norm), _view(b, norm)
+    undeclared = _from_files(a) | _from_files(b)
+    sa, sb = _sides(a, undeclared), _sides(b, undeclared)
     # Either side's secrets are scrubbed out of anything shown from either side.
     scrub = _Both(a.redactor, b.redactor)
-    keys = set(va.specs) | set(vb.specs) | va.extra | vb.extra
-    # Errors naming a key neither schema declares (a strict-mode unknown key) count too.
-    keys |= set(va.errors) | set(vb.errors)
     drifts: list[KeyDrift] = []
-    for key in keys:
-        spec_a, spec_b = va.specs.get(key), vb.specs.get(key)
-        value_a, value_b = va.values.get(key), vb.values.get(key)
-        name = va.names.get(key) or vb.names.get(key) or key
-        secret = is_secret(spec_a, name, value_a) or is_secret(spec_b, name, value_b)
+    for key in sa.keys() | sb.keys():
+        side_a, side_b = sa.get(key), sb.get(key)
+        name = (side_a or side_b).name  # type: ignore[union-attr]
+        secret = any(s is not None and s.secret for s in (side_a, side_b))
         same = None
-        if value_a is not None and value_b is not None:
-            same = _same(value_a, value_b, secret)
-        side_a, side_b = _side(va, key, secret, scrub), _side(vb, key, secret, scrub)
-        kind = _kind(side_a, side_b, same)
+        if side_a is not None and side_b is not None and None not in (side_a.text, side_b.text):
+            same = _same(side_a.text or "", side_b.text or "", secret)
+        key_a, key_b = _side(side_a, secret, scrub), _side(side_b, secret, scrub)
+        kind = _kind(key_a, key_b, same)
         if kind is not None:
-            declared = spec_a is not None or spec_b is not None
-            drifts.append(KeyDrift(name, kind, secret, declared, same, side_a, side_b))
+            declared = any(s is not None and s.row is not None for s in (side_a, side_b))
+            drifts.append(KeyDrift(name, kind, secret, declared, same, key_a, key_b))
     drifts.sort(key=lambda d: (KINDS.index(d.kind), d.key))
     return Drift(_summary(a, scrub), _summary(b, scrub), tuple(drifts))

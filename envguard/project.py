@@ -23,16 +23,12 @@ from envguard.sources import REGISTRY, BuildContext, Source, source_class
 __all__ = ["DEFAULT_DEADLINE", "IMPLICIT_ENV", "Project", "find_project", "load_project"]
 
 PROJECT_FILE = "envguard.toml"
-#: The environment used when there is no project file: ``.env`` if present, then env vars.
+#: The environment used when there is no project file: what the schema itself names.
 IMPLICIT_ENV = "default"
 DEFAULT_DEADLINE = 30.0
 
 _TOP_KEYS = frozenset({"schema", "default_env", "deadline", "env", "vault", "aws"})
 _ENV_KEYS = frozenset({"sources", "description"})
-_IMPLICIT_SOURCES: tuple[dict[str, Any], ...] = (
-    {"dotenv": ".env", "optional": True},
-    {"env": True},
-)
 
 
 def _suggest(word: str, choices: list[str] | frozenset[str]) -> str:
@@ -52,6 +48,8 @@ class Project:
         deadline: the overall deadline in seconds for reading remote sources.
         envs: each environment's raw source entries, in precedence order.
         tables: the source-family tables (``vault``, ``aws``).
+        implicit: True for the project used when there is no project file: its one
+            environment reads what the schema itself names (see :mod:`envguard._implicit`).
     """
 
     path: Path | None
@@ -61,6 +59,7 @@ class Project:
     deadline: float = DEFAULT_DEADLINE
     envs: Mapping[str, tuple[Mapping[str, Any], ...]] = field(default_factory=dict)
     tables: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    implicit: bool = False
 
     @property
     def env_names(self) -> list[str]:
@@ -175,7 +174,7 @@ def load_project(path: str | os.PathLike[str] | None = None) -> Project:
     if path is None:
         found = find_project()
         if found is None:
-            return Project(path=None, base_dir=Path.cwd(), envs={IMPLICIT_ENV: _IMPLICIT_SOURCES})
+            return Project(path=None, base_dir=Path.cwd(), envs={IMPLICIT_ENV: ()}, implicit=True)
         file = found
     else:
         file = Path(path)

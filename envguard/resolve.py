@@ -18,7 +18,24 @@ from envguard.report import Problem
 from envguard.sources._retry import Deadline
 from envguard.sources.base import Fetched, Source, Value
 
-__all__ = ["Resolution", "SourceStatus", "resolve"]
+__all__ = ["Layer", "Resolution", "SourceStatus", "resolve"]
+
+
+class Layer(NamedTuple):
+    """One source's values, as they were read.
+
+    Attributes:
+        source: the source's description (``dotenv .env``).
+        matching: how its keys meet the schema, from the source's
+            :attr:`~envguard.sources.base.Source.matching`: ``env`` (the process
+            environment), ``dotenv`` (undeclared keys are passed on as extras) or
+            ``secrets`` (a secrets directory).
+        values: each key as the source spelled it, with its value.
+    """
+
+    source: str
+    matching: str
+    values: dict[str, Value]
 
 
 class SourceStatus(NamedTuple):
@@ -30,6 +47,9 @@ class SourceStatus(NamedTuple):
     seconds: float
     keys: int
     code: str | None = None
+    #: the source's :attr:`~envguard.sources.base.Source.matching` (``env`` for the process
+    #: environment, whose unrelated keys are not counted in reports).
+    matching: str = "dotenv"
 
 
 @dataclass(slots=True)
@@ -44,14 +64,14 @@ class Resolution:
             first use from :attr:`layers`, since only ``explain``-like readers need it.
         problems: problems found while reading sources (parse errors, failures).
         statuses: one :class:`SourceStatus` per source, in precedence order.
-        layers: each source's values that were read, in precedence order.
+        layers: each source that was read, with its values, in precedence order.
     """
 
     env: str
     values: dict[str, Value] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
     statuses: list[SourceStatus] = field(default_factory=list)
-    layers: list[dict[str, Value]] = field(default_factory=list)
+    layers: list[Layer] = field(default_factory=list)
     _offered: dict[str, list[Value]] | None = field(default=None, repr=False)
 
     @property
@@ -59,7 +79,7 @@ class Resolution:
         if self._offered is None:
             offered: dict[str, list[Value]] = {}
             for layer in self.layers:
-                for key, value in layer.items():
+                for key, value in layer.values.items():
                     seen = offered.get(key)
                     if seen is None:
                         offered[key] = [value]
@@ -223,18 +243,23 @@ def _merge(
     if outcome is None:
         problem = _timeout_problem(source, deadline)
         result.problems.append(problem)
-        result.statuses.append(SourceStatus(name, source.kind, False, seconds, 0, problem.code))
+        status = SourceStatus(name, source.kind, False, seconds, 0, problem.code, source.matching)
+        result.statuses.append(status)
         return
     if isinstance(outcome, BaseException):
         problems = _failure_problems(source, outcome)
         result.problems.extend(problems)
         code = problems[0].code if problems else "source_failed"
-        result.statuses.append(SourceStatus(name, source.kind, False, seconds, 0, code))
+        status = SourceStatus(name, source.kind, False, seconds, 0, code, source.matching)
+        result.statuses.append(status)
         return
     result.problems.extend(outcome.problems)
-    result.statuses.append(SourceStatus(name, source.kind, True, seconds, len(outcome.values)))
+    count = len(outcome.values)
+    result.statuses.append(
+        SourceStatus(name, source.kind, True, seconds, count, None, source.matching)
+    )
     layer = outcome.values
-    result.layers.append(layer)
+    result.layers.append(Layer(name, source.matching, layer))
     result._offered = None
     values = result.values
     # Overridden keys are re-inserted, so the dict's order is the order values were last

@@ -1,98 +1,119 @@
 """Validate a resolution against a schema: one pass, every problem, nothing secret.
 
-This is the fast path: the resolved mapping is validated directly by pydantic-core
-(``model_validate``), without pydantic-settings' per-instantiation source machinery.
-Problems are built from ``ValidationError.errors(include_input=False)`` inside the
-``except`` block and returned after it, so no exception chain carries a raw value.
+The schema's view (:mod:`envguard.schema.view`) turns the resolved layers into the mapping
+pydantic-settings would validate; pydantic-core validates it with the call
+``BaseModel.__init__`` makes (``validate_python(data, self_instance=...)``), so neither
+``BaseSettings.__init__`` nor anything else reads ``os.environ`` or a file behind the
+resolution's back. Problems are built from ``ValidationError.errors(include_input=False)``
+inside the ``except`` block and returned after it, so no exception chain carries a value.
 """
 
 from __future__ import annotations
 
 import difflib
-import functools
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Generic, NamedTuple, TypeVar
+from typing import Any, Generic, TypeVar
 
 from pydantic import ValidationError
+from pydantic.errors import PydanticUserError
 from pydantic_settings import BaseSettings
 
-from envguard._fastpath import validate_mapping
+from envguard._secrecy import is_secret
+from envguard.errors import ProjectError
 from envguard.report import Problem, Redactor
 from envguard.resolve import Resolution
-from envguard.schema.fields import VarSpec, looks_secret, url_has_credentials, variables
-from envguard.sources.base import Value
+from envguard.schema.view import Binding, Read, Row, SchemaView, view_of
 
-__all__ = ["Validated", "is_secret", "validate"]
+__all__ = ["Validated", "classify", "instantiate", "validate"]
 
 M = TypeVar("M", bound=BaseSettings)
 
 
 @dataclass(slots=True)
 class Validated(Generic[M]):
-    """The outcome of validation: the settings object (when valid) and every problem."""
+    """The outcome of validation: the settings object (when valid) and every problem.
+
+    Attributes:
+        settings: the settings object, or None when invalid.
+        problems: every problem, redacted; errors first.
+        redactor: knows every secret value of the environment.
+        read: what each field was read from (the variables behind every value).
+    """
 
     settings: M | None
     problems: list[Problem]
     redactor: Redactor
+    read: Read
 
 
-def is_secret(spec: VarSpec | None, name: str, value: Value | None) -> bool:
-    """Secret by the schema's declaration; else by source, name, or URL credentials."""
-    if spec is not None and spec.secret is not None:
-        return spec.secret
-    if value is not None and (value.sensitive or url_has_credentials(value.text)):
-        return True
-    return looks_secret(name)
+def instantiate(model: type[M], data: Mapping[str, Any]) -> M:
+    """``model(**data)`` as pydantic's own ``__init__`` validates it, without running
+    ``BaseSettings.__init__`` (which would read the process environment and ``.env``).
+
+    Raises:
+        pydantic.ValidationError: as instantiating the model would.
+        ProjectError: the class is not fully defined (an unresolved forward reference).
+    """
+    failure: str | None = None
+    try:
+        instance = model.__new__(model)
+        validated = model.__pydantic_validator__.validate_python(data, self_instance=instance)
+    except PydanticUserError as exc:
+        failure = f"schema class {model.__qualname__} is not fully defined ({exc.code})"
+    if failure is not None:
+        name = model.__qualname__
+        raise ProjectError([Problem(None, name, "schema_incomplete", failure, category="project")])
+    return validated if isinstance(validated, model) else instance
 
 
-class _Row(NamedTuple):
-    spec: VarSpec
-    names: tuple[str, ...]  # lookup keys: the name, then aliases (upper-cased unless exact)
-    declared: bool | None  # the schema's secret declaration
-    name_secret: bool  # the name looks secret
+def classify(view: SchemaView, resolution: Resolution) -> Redactor:
+    """Decide once which values are secret, and mark them so (``Value.sensitive``) in the
+    resolution, every offered copy of a secret key included; values of a field declared
+    public are unmarked. Returns a redactor that knows every secret value.
+
+    From the process environment only keys that concern the schema are looked at.
+    """
+    redactor = Redactor()
+    secret: set[str] = set()
+    public: set[str] = set()
+    norm = view.norm
+    for layer in resolution.layers:
+        ambient = layer.matching != "dotenv"
+        for name, value in layer.values.items():
+            row = view.field_of(name)
+            if row is None and ambient and not view.concerns(name):
+                continue
+            declared = row.secret if row is not None else None
+            key = norm(name)
+            if declared is False:
+                public.add(key)
+            elif is_secret(declared, name, value.text, value.sensitive):
+                secret.add(key)
+    secret -= public
+    if not secret and not public:
+        return redactor
+    for layer in resolution.layers:
+        values = layer.values
+        for name, value in values.items():
+            key = norm(name)
+            if key in secret:
+                redactor.add(value.text)
+                if not value.sensitive:
+                    values[name] = value._replace(sensitive=True)
+            elif key in public and value.sensitive:
+                values[name] = value._replace(sensitive=False)
+    # The merged values are each the last layer's copy: assigning in layer order keeps that.
+    merged = resolution.values
+    changed = secret | public
+    for layer in resolution.layers:
+        for name, value in layer.values.items():
+            if name in merged and norm(name) in changed:
+                merged[name] = value
+    return redactor
 
 
-class _Plan(NamedTuple):
-    """What validating against one model needs, computed once per model."""
-
-    case_sensitive: bool
-    rows: tuple[_Row, ...]
-    known: frozenset[str]
-    sorted_known: list[str]
-    prefix: str
-    delimiter: str | None
-    spec_by_key: dict[str, VarSpec]
-
-
-@functools.cache
-def _plan(model: type[BaseSettings]) -> _Plan:
-    config = model.model_config
-    exact = bool(config.get("case_sensitive"))
-    rows = tuple(
-        _Row(
-            spec,
-            tuple(n if exact else n.upper() for n in (spec.name, *spec.aliases)),
-            spec.secret,
-            looks_secret(spec.name),
-        )
-        for spec in variables(model)
-    )
-    known = frozenset(n for row in rows for n in row.names)
-    delimiter = config.get("env_nested_delimiter") or None
-    prefix = str(config.get("env_prefix") or "")
-    by_key = {row.spec.key: row.spec for row in rows}
-    return _Plan(exact, rows, known, sorted(known), prefix, delimiter, by_key)
-
-
-def _lookup(plan: _Plan, values: Mapping[str, Value]) -> Mapping[str, Value]:
-    if plan.case_sensitive:
-        return values
-    return {k.upper(): v for k, v in values.items()}
-
-
-def _origin_fields(value: Value | None) -> dict[str, Any]:
+def _origin_fields(value: Any) -> dict[str, Any]:
     if value is None:
         return {"source": None}
     o = value.origin
@@ -110,131 +131,125 @@ _LENGTH_MESSAGES = {
 }
 
 
-def _message(error: Mapping[str, Any], spec: VarSpec | None) -> tuple[str, str]:
+def _message(error: Mapping[str, Any], row: Row | None) -> tuple[str, str]:
     """A stable code and a plain-words message; lengths of secrets are not disclosed."""
     code = str(error["type"])
     if code == "missing":
         return code, "required, but not set by any source"
+    if code == "extra_forbidden":
+        return code, "is not declared in the schema, which forbids undeclared keys"
     template = _LENGTH_MESSAGES.get(code)
     ctx = error.get("ctx") or {}
     if template is not None and ("min_length" in ctx or "max_length" in ctx):
-        unit = "items" if spec is not None and spec.type == "list" else "characters"
+        unit = "items" if row is not None and row.spec.type == "list" else "characters"
         return code, template.format(unit=unit, **ctx)
     return code, str(error["msg"])
 
 
-def _accepts_unknown(name: str, value: Value, prefix: str) -> bool:
-    """Whether a key the schema does not declare is worth a warning.
-
-    The process environment always holds unrelated variables (PATH, HOME): only keys
-    carrying the schema's ``env_prefix`` are checked there. Every key of a file or a
-    secret store is checked, since someone put it there for this app.
-    """
-    if value.origin.source == "env":
-        return bool(prefix) and name.upper().startswith(prefix.upper())
-    return True
-
-
-def _from_env(layer: Mapping[str, Value]) -> bool:
-    first = next(iter(layer.values()), None)
-    return first is not None and first.origin.source == "env"
+def _best(bindings: list[Binding], rest: tuple[Any, ...], exact: bool) -> Binding | None:
+    """The binding whose nested path is the longest prefix of an error's location."""
+    best: Binding | None = None
+    parts = [str(p) if exact else str(p).lower() for p in rest]
+    for binding in bindings:
+        path = binding.path
+        fits = len(path) <= len(parts) and list(path) == parts[: len(path)]
+        if fits and (best is None or len(path) > len(best.path)):
+            best = binding
+    return best
 
 
-def _nested(
-    lookup: Mapping[str, Value], delimiter: str | None, case_sensitive: bool
-) -> dict[str, list[tuple[list[str], Value]]]:
-    """Keys like ``APP_DB__HOST`` grouped by their base (``APP_DB``), for nested models.
-
-    As pydantic-settings does with ``env_nested_delimiter``: the parts after the base name
-    become nested keys (lower-cased unless the schema is case sensitive).
-    """
-    if not delimiter:
-        return {}
-    groups: dict[str, list[tuple[list[str], Value]]] = {}
-    for name, value in lookup.items():
-        base, sep, rest = name.partition(delimiter)
-        if sep and base and rest:
-            parts = rest.split(delimiter) if case_sensitive else rest.lower().split(delimiter)
-            groups.setdefault(base, []).append((parts, value))
-    return groups
+def _variable(view: SchemaView, row: Row, rest: tuple[Any, ...]) -> tuple[str, tuple[Any, ...]]:
+    """The variable to set for a location no value covers, and what is left of it."""
+    delimiter = view.delimiter
+    if delimiter and rest and all(isinstance(p, str) for p in rest):
+        parts = [p if view.case_sensitive else p.upper() for p in rest]
+        return delimiter.join([row.spec.name, *parts]), ()
+    return row.spec.name, rest
 
 
-def _set_path(target: dict[str, Any], parts: list[str], text: str) -> None:
-    for part in parts[:-1]:
-        child = target.get(part)
-        if not isinstance(child, dict):
-            child = target[part] = {}
-        target = child
-    target[parts[-1]] = text
+def _did_you_mean(view: SchemaView, name: str) -> str:
+    close = difflib.get_close_matches(name.upper(), [k.upper() for k in view.known], n=1)
+    if not close:
+        return ""
+    spelled = {k.upper(): k for k in view.known}
+    return f" (did you mean {spelled[close[0]]}?)"
 
 
-def _prepare(
-    plan: _Plan,
-    lookup: Mapping[str, Value],
-    nested: Mapping[str, list[tuple[list[str], Value]]],
-    redactor: Redactor,
-    problems: list[Problem],
-) -> tuple[dict[str, Any], dict[str, tuple[VarSpec, Value | None]]]:
-    """The mapping to validate (raw strings, JSON-decoded where the field is complex)."""
-    data: dict[str, Any] = {}
-    by_key: dict[str, tuple[VarSpec, Value | None]] = {}
-    get = lookup.get
-    for spec, names, declared, name_secret in plan.rows:
-        value = get(names[0])
-        if value is None and len(names) > 1:
-            value = next((v for v in map(get, names[1:]) if v is not None), None)
-        parts = nested.get(names[0]) if nested else None
-        if value is None and not parts:
-            continue
-        origin_value = value if value is not None or not parts else parts[0][1]
-        by_key[spec.key] = (spec, origin_value)
-        if declared is not None:
-            secret = declared
+def _errors(exc: ValidationError, view: SchemaView, read: Read, failed: set[str]) -> list[Problem]:
+    problems = []
+    for error in exc.errors(include_input=False, include_url=False):
+        loc = tuple(error.get("loc") or ())
+        first = str(loc[0]) if loc else ""
+        row = view.row_of_key(first) if loc else None
+        if row is not None and row.field in failed and error["type"] == "missing":
+            continue  # its value was malformed JSON, reported already
+        rest = loc[1:]
+        binding = _best(read.bindings.get(first, []), rest, view.case_sensitive)
+        code, message = _message(error, row)
+        name: str | None
+        if binding is not None:
+            name, value = binding.name, binding.value
+            rest = rest[len(binding.path) :]
+        elif row is not None:
+            (name, rest), value = _variable(view, row, rest), None
         else:
-            secret = name_secret or (
-                value is not None and (value.sensitive or url_has_credentials(value.text))
-            )
-        if value is not None and secret:
-            redactor.add(value.text)
-        if spec.deprecated:
-            problems.append(
-                Problem(
-                    spec.name,
-                    code="deprecated",
-                    message=f"is deprecated: {spec.deprecated}",
-                    severity="warning",
-                    **_origin_fields(origin_value),
-                )
-            )
-        if not spec.decode_json:
-            if value is not None:
-                data[spec.key] = value.text
-            continue
-        decoded: Any = {}
-        if value is not None:
-            try:
-                decoded = json.loads(value.text)
-            except json.JSONDecodeError as exc:
-                # The message of a JSONDecodeError holds no input; its .doc does.
-                problems.append(
-                    Problem(
-                        spec.name,
-                        code="json_invalid",
-                        message=f"is not valid JSON (line {exc.lineno} column {exc.colno})",
-                        **_origin_fields(value),
-                    )
-                )
+            name, value = ".".join(map(str, loc)) or None, None
+        if code == "extra_forbidden" and name:
+            message += _did_you_mean(view, name)
+        secret = (value is not None and value.sensitive) or (row is not None and row.secret)
+        if code in _CUSTOM_CODES and secret:
+            # A validator's own message may echo the value in any form (upper-cased,
+            # sliced): for a secret, say only that it failed.
+            message = "failed the schema's validator (message hidden: the value is secret)"
+        if rest:
+            message = f"{'.'.join(map(str, rest))}: {message}"
+        problems.append(Problem(name, code=code, message=message, **_origin_fields(value)))
+    return problems
+
+
+def _undeclared(
+    view: SchemaView, resolution: Resolution, read: Read, strict: bool
+) -> list[Problem]:
+    """Keys a source set that no field reads, as warnings (errors with ``strict``).
+
+    Every undeclared key of a file or secret store is reported, but from the process
+    environment (and a secrets directory) only keys carrying the schema's ``env_prefix``:
+    PATH is not a typo. Keys the model keeps (``extra="allow"``) or forbids (pydantic
+    reports ``extra_forbidden`` for them) are not reported again.
+    """
+    norm = view.norm
+    reported: set[str] = set()
+    for layer in resolution.layers:
+        from_file = layer.matching == "dotenv"
+        for name in layer.values:
+            if not from_file and not (view.prefix and norm(name).startswith(view.prefix)):
                 continue
-        if parts and isinstance(decoded, dict):
-            for path, part in parts:
-                _set_path(decoded, path, part.text)
-                if secret or part.sensitive:
-                    redactor.add(part.text)
-        data[spec.key] = decoded
-        if secret:
-            # Error locations name dict keys (``CREDS.<key>``): scrub every string inside.
-            _add_strings(redactor, decoded)
-    return data, by_key
+            if view.field_of(name) is None:
+                reported.add(norm(name))
+    if not reported:
+        return []
+    passed = {norm(b.name) for key in read.extras for b in read.bindings.get(key, ())}
+    if view.extra == "allow":
+        reported -= passed
+    elif view.extra == "forbid":
+        reported -= {n for n in passed if n in reported}
+    problems = []
+    seen: set[str] = set()
+    for name, value in resolution.values.items():  # in resolution order, as users set them
+        key = norm(name)
+        if key not in reported or key in seen:
+            continue
+        seen.add(key)
+        problems.append(
+            Problem(
+                name,
+                code="unknown_key",
+                message=f"is not declared in the schema{_did_you_mean(view, name)}",
+                severity="error" if strict else "warning",
+                **_origin_fields(value),
+            )
+        )
+    return problems
 
 
 def _add_strings(redactor: Redactor, decoded: Any) -> None:
@@ -251,58 +266,12 @@ def _add_strings(redactor: Redactor, decoded: Any) -> None:
             todo.extend(item)
 
 
-def _unknown(
-    plan: _Plan,
-    resolution: Resolution,
-    lookup: Mapping[str, Value],
-    redactor: Redactor,
-    strict: bool,
-) -> list[Problem]:
-    """Keys set by a source but not declared by the schema (secret ones are scrubbed)."""
-    undeclared = lookup.keys() - plan.known
-    delimiter = plan.delimiter
-    if delimiter:
-        undeclared = {k for k in undeclared if k.partition(delimiter)[0] not in plan.known}
-    reported = set()
-    files: list[dict[str, Value]] | None = None
-    for key in undeclared:
-        value = lookup[key]
-        if is_secret(None, key, value):
-            redactor.add(value.text)
-        if _accepts_unknown(key, value, plan.prefix):
-            reported.add(key)
-            continue
-        # Set in a file but overridden by the shell: still worth the warning, so the
-        # report does not depend on the machine's environment.
-        if files is None:
-            files = [layer for layer in resolution.layers if not _from_env(layer)]
-        if any(key in layer for layer in files):
-            reported.add(key)
-    if not reported:
-        return []
-    problems = []
-    for name, value in resolution.values.items():  # in resolution order, as users set them
-        key = name if plan.case_sensitive else name.upper()
-        if key not in reported or lookup[key] is not value:
-            continue
-        close = difflib.get_close_matches(key, plan.sorted_known, n=1)
-        hint = f" (did you mean {close[0]}?)" if close else ""
-        problems.append(
-            Problem(
-                name,
-                code="unknown_key",
-                message=f"is not declared in the schema{hint}",
-                severity="error" if strict else "warning",
-                **_origin_fields(value),
-            )
-        )
-    return problems
-
-
 def validate(
     model: type[M], resolution: Resolution, *, env: str, strict: bool = False
 ) -> Validated[M]:
     """Validate ``resolution`` against ``model``; collect every problem at once.
+
+    Secret values are marked in ``resolution`` first (see :func:`classify`).
 
     Args:
         model: the settings class.
@@ -310,37 +279,32 @@ def validate(
         env: the environment's name (for messages).
         strict: report undeclared keys as errors rather than warnings.
     """
-    plan = _plan(model)
-    lookup = _lookup(plan, resolution.values)
-    redactor = Redactor()
-    problems: list[Problem] = []
-    nested = _nested(lookup, plan.delimiter, plan.case_sensitive)
-    data, by_key = _prepare(plan, lookup, nested, redactor, problems)
-    problems += _unknown(plan, resolution, lookup, redactor, strict)
-
-    # A key that failed JSON decoding was left out of ``data``: drop pydantic's "missing".
-    failed_json = {p.key for p in problems if p.code == "json_invalid"}
+    view = view_of(model)
+    redactor = classify(view, resolution)
+    read = view.read(resolution.layers)
+    problems: list[Problem] = list(read.problems)
+    failed = {row.field for p in read.problems if (row := view.field_of(p.key or "")) is not None}
+    for key, bindings in read.bindings.items():
+        row = view.row_of_key(key)
+        if row is not None and row.secret and isinstance(read.data.get(key), dict | list):
+            _add_strings(redactor, read.data[key])
+        if row is not None and row.spec.deprecated and bindings:
+            problems.append(
+                Problem(
+                    bindings[0].name,
+                    code="deprecated",
+                    message=f"is deprecated: {row.spec.deprecated}",
+                    severity="warning",
+                    **_origin_fields(bindings[0].value),
+                )
+            )
+    problems += _undeclared(view, resolution, read, strict)
     settings: M | None = None
     try:
-        settings = validate_mapping(model, data)
+        settings = instantiate(model, read.data)
     except ValidationError as exc:
-        for error in exc.errors(include_input=False, include_url=False):
-            loc = error.get("loc") or ()
-            spec, value = by_key.get(str(loc[0]), (None, None)) if loc else (None, None)
-            if spec is None and loc:
-                spec = plan.spec_by_key.get(str(loc[0]))
-            key = spec.name if spec else (".".join(map(str, loc)) or None)
-            if key in failed_json:
-                continue
-            code, message = _message(error, spec)
-            if code in _CUSTOM_CODES and spec is not None and is_secret(spec, spec.name, value):
-                # A validator's own message may echo the value in any form (upper-cased,
-                # sliced): for a secret, say only that it failed.
-                message = "failed the schema's validator (message hidden: the value is secret)"
-            if len(loc) > 1:
-                message = f"{'.'.join(map(str, loc[1:]))}: {message}"
-            problems.append(Problem(key, code=code, message=message, **_origin_fields(value)))
+        problems += _errors(exc, view, read, failed)
     if any(p.severity == "error" for p in problems):
         settings = None
     problems.sort(key=lambda p: p.severity != "error")  # stable: errors, then warnings
-    return Validated(settings, [redactor.scrub_problem(p) for p in problems], redactor)
+    return Validated(settings, [redactor.scrub_problem(p) for p in problems], redactor, read)

@@ -1,9 +1,9 @@
-"""What ``show`` and ``explain`` read from an outcome: lookups, secrecy and masking in one place.
+"""What ``show`` and ``explain`` read from an outcome, and how they mask it.
 
-A key is secret when any value a source offered for it is secret (by the schema, the source,
-its name or a password in a URL): the overridden copies are masked too, since they are often
-the same secret. Every secret value also teaches the outcome's redactor, so a plain value
-that happens to contain one is scrubbed before it is shown.
+Which variable sets which field and what is secret are the outcome's answers (validation
+marked every secret value, overridden copies included); this module only lays them out
+and masks: a secret value is printed as ``********``, and any other value is scrubbed of
+the environment's secrets before it is shown.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import enum
 import json
-from typing import Annotated, Any
+from typing import Annotated, Any, NamedTuple
 
 import typer
 from pydantic_core import to_jsonable_python
@@ -19,12 +19,20 @@ from pydantic_core import to_jsonable_python
 from envguard.cli._options import Format
 from envguard.engine import Outcome
 from envguard.report import MASK, Problem
-from envguard.schema.fields import MISSING, VarSpec, variables
+from envguard.schema.fields import MISSING, VarSpec
 from envguard.schema.types import format_duration
+from envguard.schema.view import Binding, Row
 from envguard.sources.base import Value
-from envguard.validate import is_secret
 
-__all__ = ["NOT_SET", "Inspection", "OutputFormat", "OutputFormatOpt", "printable", "scalar"]
+__all__ = [
+    "NOT_SET",
+    "Inspection",
+    "Line",
+    "OutputFormat",
+    "OutputFormatOpt",
+    "printable",
+    "scalar",
+]
 
 #: Shown in place of the value of a schema variable that no source sets.
 NOT_SET = "(not set)"
@@ -67,82 +75,104 @@ def _jsonable(value: Any) -> Any:
         return str(value)
 
 
+class Line(NamedTuple):
+    """One variable as ``show`` lists it and ``explain`` describes it.
+
+    Attributes:
+        name: the variable as set (the spelling a source used), or the schema's name for a
+            field no source sets, or an undeclared key.
+        row: the field it sets, or None for an undeclared key.
+        bindings: the variables whose values the field was validated with.
+    """
+
+    name: str
+    row: Row | None
+    bindings: tuple[Binding, ...]
+
+
 class Inspection:
-    """One outcome, read the way validation read it (case-insensitively unless declared)."""
+    """One outcome, asked the way validation read it: every answer comes from the outcome
+    (:class:`~envguard.engine.Outcome`) and the schema's view, so ``show``, ``explain`` and
+    ``check`` cannot disagree about which variable sets which field, or what is secret."""
 
     def __init__(self, outcome: Outcome) -> None:
         self.outcome = outcome
-        self.specs = variables(outcome.model)
-        self.case_sensitive = bool(outcome.model.model_config.get("case_sensitive"))
+        self.view = outcome.view
         self.redactor = outcome.redactor
-        self._specs = {self.norm(s.name): s for s in self.specs}
-        # Like validation's lookup: when spellings collide, the last one in the dict wins.
-        self._values = {self.norm(k): (k, v) for k, v in outcome.resolution.values.items()}
-        self._secret: set[str] = set()
-        for key, offered in outcome.resolution.offered.items():
-            spec = self.spec(key)
-            if any(is_secret(spec, key, v) for v in offered):
-                self._secret.add(self.norm(key))
-                for value in offered:
-                    self.redactor.add(value.text)
-        self._problems: dict[str, list[Problem]] = {}
-        for problem in outcome.problems:
-            if problem.key is not None:
-                self._problems.setdefault(self.norm(problem.key), []).append(problem)
+        self._problems = outcome.row_problems()
 
-    def norm(self, name: str) -> str:
-        return name if self.case_sensitive else name.upper()
+    def lines(self) -> list[Line]:
+        """Every field in schema order (one line per variable that set it), then the
+        undeclared keys worth showing, sorted."""
+        out = []
+        for row in self.view.rows:
+            bindings = self.outcome.bindings(row)
+            if not bindings:
+                out.append(Line(row.spec.name, row, ()))
+            elif len(bindings) == 1 or all(not b.path for b in bindings):
+                out.append(Line(bindings[0].name, row, tuple(bindings)))
+            else:
+                out.extend(Line(b.name, row, (b,)) for b in bindings)
+        values = self.outcome.resolution.values
+        for name in sorted(self.outcome.undeclared()):
+            out.append(Line(name, None, (Binding(name, values[name]),)))
+        return out
 
-    def spec(self, name: str) -> VarSpec | None:
-        return self._specs.get(self.norm(name))
+    def line(self, name: str) -> Line | None:
+        """The variable ``name`` (any spelling of a field, a nested key, or an undeclared
+        key), or None when the schema does not declare it and no source sets it."""
+        row = self.view.field_of(name)
+        if row is not None:
+            return Line(row.spec.name, row, tuple(self.outcome.bindings(row)))
+        norm = self.view.norm(name)
+        for key, value in reversed(self.outcome.resolution.values.items()):
+            if self.view.norm(key) == norm:
+                return Line(key, None, (Binding(key, value),))
+        return None
 
-    def value(self, name: str) -> tuple[str, Value] | None:
-        """The resolved key's spelling and winning value, or None when no source set it."""
-        return self._values.get(self.norm(name))
+    def is_secret(self, line: Line) -> bool:
+        return self.outcome.secret(line.row, line.name)
 
-    def names(self) -> list[str]:
-        """Every resolved key's spelling, in resolution order."""
-        return [name for name, _ in self._values.values()]
+    def shown(self, line: Line, value: Value) -> str:
+        """A value as it may be printed: masked when secret, else scrubbed."""
+        if value.sensitive or self.is_secret(line):
+            return MASK
+        return self.redactor.scrub(value.text)
 
-    def offered(self, name: str) -> list[Value]:
-        """Every value offered for ``name`` by any spelling, in precedence order."""
-        keys = [k for k in self.outcome.resolution.offered if self.norm(k) == self.norm(name)]
-        if len(keys) == 1:
-            return list(self.outcome.resolution.offered[keys[0]])
-        rank = {s.source: i for i, s in enumerate(self.outcome.resolution.statuses)}
-        values = [v for k in keys for v in self.outcome.resolution.offered[k]]
-        return sorted(values, key=lambda v: rank.get(v.origin.source, -1))
+    def value(self, line: Line) -> str | None:
+        """The line's value as printed: one variable's value, or ``NAME=value`` pairs."""
+        if not line.bindings:
+            return None
+        if len(line.bindings) == 1:
+            return self.shown(line, line.bindings[0].value)
+        return ", ".join(f"{b.name}={self.shown(line, b.value)}" for b in line.bindings)
 
-    def is_secret(self, name: str) -> bool:
-        spec = self.spec(name)
-        if spec is not None and spec.secret is not None:
-            return spec.secret
-        return self.norm(name) in self._secret or (spec is not None and spec.is_secret)
+    def origin(self, line: Line) -> str | None:
+        origins = list(dict.fromkeys(str(b.value.origin) for b in line.bindings))
+        return "; ".join(origins) if origins else None
 
-    def shown(self, name: str, value: Value) -> str:
-        """The value as it may be printed: masked when secret, else scrubbed."""
-        return MASK if self.is_secret(name) else self.redactor.scrub(value.text)
+    def overridden(self, line: Line) -> list[Value]:
+        """The values sources offered for the variable that lost to a later source."""
+        winners = {id(b.value) for b in line.bindings}
+        return [v for v in self.outcome.offered(line.row, line.name) if id(v) not in winners]
 
-    def problems(self, name: str) -> list[Problem]:
-        return [self.redactor.scrub_problem(p) for p in self._problems.get(self.norm(name), [])]
+    def problems(self, line: Line) -> list[Problem]:
+        key = line.row.field if line.row is not None else self.view.norm(line.name)
+        return [self.redactor.scrub_problem(p) for p in self._problems.get(key, [])]
 
-    def status(self, name: str) -> str:
+    def status(self, line: Line) -> str:
         """``valid``, ``invalid``, ``missing`` (required, not set), ``default`` or
         ``undeclared``."""
-        errors = [p for p in self.problems(name) if p.severity == "error"]
-        if self.spec(name) is None:
-            return "invalid" if errors else "undeclared"
-        if self.value(name) is None:
-            return "missing" if errors else "default"
-        return "invalid" if errors else "valid"
+        return self.outcome.status(line.row, line.name, self._problems)
 
-    def default(self, spec: VarSpec) -> Any:
-        """The spec's default, JSON-ready and masked when secret; None when required."""
-        if spec.default is MISSING:
+    def default(self, line: Line) -> Any:
+        """The field's default, JSON-ready and masked when secret; None when required."""
+        if line.row is None or line.row.spec.default is MISSING:
             return None
-        if spec.default is not None and self.is_secret(spec.name):
+        default = line.row.spec.default
+        if default is not None and self.is_secret(line):
             return MASK
-        return _jsonable(spec.default)
+        return _jsonable(default)
 
     def constraints(self, spec: VarSpec) -> dict[str, Any]:
         return {k: _jsonable(v) for k, v in spec.constraints.items()}

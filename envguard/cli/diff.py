@@ -4,19 +4,17 @@ from __future__ import annotations
 
 import enum
 import sys
-from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
+from envguard._api import evaluate_both
 from envguard.cli._diff_text import colour_enabled, render_text
 from envguard.cli._options import Format, ProjectOpt, SchemaOpt, TimeoutOpt
 from envguard.cli._render import emit, emit_error
 from envguard.diffing import Drift, compare
-from envguard.engine import Outcome, Prepared, evaluate_prepared, exit_code_for, prepare
+from envguard.engine import exit_code_for
 from envguard.errors import ProjectError
-from envguard.project import load_project
 from envguard.report import Problem, render_json
 
 __all__ = ["DiffFormat", "diff"]
@@ -61,7 +59,7 @@ def diff(
     """
     as_format = Format.json if fmt is DiffFormat.json else Format.text
     try:
-        a, b = _evaluate_both(env_a, env_b, project, schema, timeout)
+        a, b = evaluate_both(env_a, env_b, schema=schema, project=project, timeout=timeout)
     except ProjectError as error:
         return emit_error(error, as_format)
     drift = compare(a, b)
@@ -74,42 +72,6 @@ def diff(
     else:
         emit(render_text(drift, colour=colour_enabled(sys.stdout)))
     return code
-
-
-def _evaluate_both(
-    env_a: str, env_b: str, project: Path | None, schema: str | None, timeout: float | None
-) -> tuple[Outcome, Outcome]:
-    """Resolve both sides concurrently (each with its own deadline and client cache).
-
-    Raises:
-        ProjectError: with the problems of both sides; its ``env`` names the side that
-            failed, or is None when both did (or the project file itself is wrong).
-    """
-    proj = load_project(project)
-    problems: list[Problem] = []
-    failed: set[str | None] = set()
-    prepared: list[Prepared] = []
-    for name in (env_a, env_b):
-        # Per environment: a TOML schema's ``required_in`` makes the model depend on it.
-        try:
-            prepared.append(prepare(schema, env=name, project=proj))
-        except ProjectError as error:
-            problems.extend(error.problems)
-            failed.add(error.env)
-    outcomes: list[Outcome] = []
-    if not problems:
-        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="envguard-diff") as pool:
-            futures = [pool.submit(evaluate_prepared, p, timeout=timeout) for p in prepared]
-        for future in futures:
-            try:
-                outcomes.append(future.result())
-            except ProjectError as error:
-                problems.extend(error.problems)
-                failed.add(error.env)
-    if problems:
-        env = failed.pop() if len(failed) == 1 else None
-        raise ProjectError(list(dict.fromkeys(problems)), env=env)  # one schema error, not two
-    return outcomes[0], outcomes[1]
 
 
 def _incomplete(drift: Drift, code: int, fmt: DiffFormat) -> int:

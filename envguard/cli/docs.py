@@ -13,6 +13,7 @@ from pydantic_settings import BaseSettings
 from envguard.cli._atomic import write_atomic
 from envguard.cli._options import Format, ProjectOpt, SchemaOpt, TimeoutOpt
 from envguard.cli._render import emit, emit_error
+from envguard.engine import load_model
 from envguard.errors import ProjectError
 from envguard.report import Problem
 
@@ -34,28 +35,6 @@ def _problem(code: str, message: str, file: Path | None = None) -> ProjectError:
 
 def _io_problem(code: str, verb: str, path: Path, exc: OSError) -> ProjectError:
     return _problem(code, f"cannot {verb} {path}: {exc.strerror or type(exc).__name__}", path)
-
-
-def _load_model(project: Path | None, schema: str | None, env: str | None) -> type[BaseSettings]:
-    """The schema from ``--schema`` or the project file; no source is built or read."""
-    from envguard.project import load_project
-    from envguard.schema.loader import load_schema
-
-    if schema is not None and project is None and env is None:
-        return load_schema(schema, env=None, base_dir=Path.cwd())
-    proj = load_project(project)
-    if env is not None and proj.path is not None:
-        proj.pick_env(env, {})  # an unknown environment is an error, with a suggestion
-    ref = schema if schema is not None else proj.schema
-    if ref is None:
-        where = proj.path or "the current directory (no project file)"
-        raise _problem(
-            "schema_missing",
-            f"no schema given and none named in {where}: pass --schema, or set "
-            "schema = 'schemas/app.toml' or 'package.module:Class' in the project file",
-            proj.path,
-        )
-    return load_schema(ref, env=env, base_dir=proj.base_dir if schema is None else Path.cwd())
 
 
 def _render(model: type[BaseSettings], fmt: DocsFormat, title: str | None) -> str:
@@ -117,7 +96,7 @@ def docs(
     if check and output is None:
         raise typer.BadParameter("needs --output FILE, the file to compare", param_hint="'--check'")
     try:
-        text = _render(_load_model(project, schema, env), fmt, title)
+        text = _render(load_model(schema, env=env, project=project), fmt, title)
     except ProjectError as error:
         return emit_error(error, Format.text)
     if output is None:

@@ -7,7 +7,15 @@ from typing import Annotated, Any
 
 import typer
 
-from envguard.cli._inspect import NOT_SET, Inspection, OutputFormat, OutputFormatOpt, printable
+from envguard._secrecy import looks_secret, url_has_credentials
+from envguard.cli._inspect import (
+    NOT_SET,
+    Inspection,
+    Line,
+    OutputFormat,
+    OutputFormatOpt,
+    printable,
+)
 from envguard.cli._inspect import scalar as _scalar
 from envguard.cli._options import EnvArg, ProjectOpt, SchemaOpt, TimeoutOpt
 from envguard.cli._render import emit, emit_error
@@ -31,7 +39,8 @@ VarArg = Annotated[
 def _unknown(view: Inspection, var: str) -> ConfigError:
     """VAR is nowhere: exit 2, or 3 when a source that might have set it could not be read."""
     # Suggestions ignore case even in a case-sensitive schema: APP_PORT for app_port.
-    names = {n.upper(): n for n in [s.name for s in view.specs] + view.names()}
+    spelled = [s.name for s in view.view.specs] + view.outcome.undeclared()
+    names = {n.upper(): n for n in spelled}
     close = difflib.get_close_matches(var.upper(), sorted(names), n=1)
     hint = f" (did you mean {names[close[0]]}?)" if close else ""
     message = (
@@ -44,43 +53,52 @@ def _unknown(view: Inspection, var: str) -> ConfigError:
     return cls([problem, *unread], env=view.outcome.env)
 
 
-def _schema(view: Inspection, spec: VarSpec) -> dict[str, Any]:
+def _schema(view: Inspection, line: Line, spec: VarSpec) -> dict[str, Any]:
     example = spec.example
-    if example is not None and view.is_secret(spec.name):
+    if example is not None and view.is_secret(line):
         example = MASK
     return {
         "type": spec.type,
         "required": spec.required,
-        "default": view.default(spec),
+        "default": view.default(line),
         "constraints": view.constraints(spec),
         "description": spec.description,
-        "secret": view.is_secret(spec.name),
+        "secret": spec.secret is True,
+        "aliases": list(spec.aliases),
         "example": None if example is None else _scalar(example),
         "deprecated": spec.deprecated,
         "required_in": list(spec.required_in) if spec.required_in else None,
     }
 
 
-def _payload(view: Inspection, var: str, code: int) -> dict[str, Any]:
-    spec = view.spec(var)
-    found = view.value(var)
-    name = spec.name if spec else found[0] if found else var
-    winner = found[1] if found else None
+def _masked_because(view: Inspection, line: Line) -> str | None:
+    """Why the value is masked when the schema does not say it is secret, else None."""
+    if not view.is_secret(line) or (line.row is not None and line.row.secret):
+        return None
+    if looks_secret(line.name):
+        return "its name looks secret"
+    if any(url_has_credentials(b.value.text) for b in line.bindings):
+        return "it is a URL with a password"
+    return "its source marks it secret"
+
+
+def _payload(view: Inspection, line: Line, code: int) -> dict[str, Any]:
+    spec = line.row.spec if line.row is not None else None
     return {
         "env": view.outcome.env,
-        "key": name,
+        "key": line.name,
+        "set_as": [b.name for b in line.bindings],
         "exit_code": code,
-        "status": view.status(name),
-        "secret": view.is_secret(name),
-        "value": view.shown(name, winner) if winner else None,
-        "origin": str(winner.origin) if winner else None,
+        "status": view.status(line),
+        "secret": view.is_secret(line),
+        "masked": _masked_because(view, line),
+        "value": view.value(line),
+        "origin": view.origin(line),
         "overridden": [
-            {"origin": str(v.origin), "value": view.shown(name, v)}
-            for v in view.offered(name)
-            if v is not winner
+            {"origin": str(v.origin), "value": view.shown(line, v)} for v in view.overridden(line)
         ],
-        "problems": [p.to_dict() for p in view.problems(name)],
-        "schema": _schema(view, spec) if spec else None,
+        "problems": [p.to_dict() for p in view.problems(line)],
+        "schema": _schema(view, line, spec) if spec else None,
     }
 
 
@@ -92,8 +110,12 @@ def _line(label: str, value: str) -> str:
 def render_explanation(payload: dict[str, Any]) -> str:
     lines = [f"{payload['key']} in environment {payload['env']!r}"]
     lines.append(_line("status", payload["status"]))
+    if payload["set_as"] and payload["set_as"] != [payload["key"]]:
+        lines.append(_line("set as", ", ".join(map(printable, payload["set_as"]))))
     value = payload["value"]
     lines.append(_line("value", NOT_SET if value is None else printable(value)))
+    if payload["masked"]:
+        lines.append(_line("", f"(masked: {payload['masked']})"))
     lines.append(_line("origin", printable(payload["origin"] or "-")))
     overridden = payload["overridden"]
     width = max((len(o["origin"]) for o in overridden), default=0)
@@ -117,6 +139,8 @@ def render_explanation(payload: dict[str, Any]) -> str:
     lines.append(_line("constraints", constraints or "(none)"))
     lines.append(_line("description", schema["description"] or "(none)"))
     lines.append(_line("secret", "yes" if schema["secret"] else "no"))
+    if schema["aliases"]:
+        lines.append(_line("aliases", ", ".join(schema["aliases"])))
     for key in ("example", "deprecated"):
         if schema[key] is not None:
             lines.append(_line(key, printable(schema[key])))
@@ -149,9 +173,10 @@ def explain(
         return emit_error(error, fmt.as_format)
     view = Inspection(outcome)
     code = outcome.exit_code if outcome.exit_code in (2, 3) else 0
-    if view.spec(var) is None and view.value(var) is None:
+    line = view.line(var)
+    if line is None:
         return emit_error(_unknown(view, var), fmt.as_format)
-    payload = _payload(view, var, code)
+    payload = _payload(view, line, code)
     emit(render_json(payload) if fmt is OutputFormat.json else render_explanation(payload))
     if code and fmt is OutputFormat.text:
         source_problems = [p for p in outcome.problems if p.category != "validation"]

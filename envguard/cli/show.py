@@ -4,11 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from envguard.cli._inspect import NOT_SET, Inspection, OutputFormat, OutputFormatOpt, printable
+from envguard.cli._inspect import (
+    NOT_SET,
+    Inspection,
+    Line,
+    OutputFormat,
+    OutputFormatOpt,
+    printable,
+)
 from envguard.cli._inspect import scalar as _scalar
 from envguard.cli._options import EnvArg, ProjectOpt, SchemaOpt, TimeoutOpt
 from envguard.cli._render import counts, emit, emit_error
-from envguard.engine import Outcome, evaluate, relevant_keys, source_statuses
+from envguard.engine import Outcome, evaluate, source_statuses
 from envguard.errors import ProjectError
 from envguard.report import render_json, render_text
 
@@ -17,30 +24,21 @@ __all__ = ["show"]
 _COLUMNS = ("KEY", "STATUS", "ORIGIN", "VALUE")
 
 
-def _keys(view: Inspection) -> list[str]:
-    """The schema's variables in schema order, then the undeclared keys worth showing.
-
-    Every key of a file or secret store, but from the process environment only keys
-    carrying the schema's ``env_prefix`` (not PATH or HOME): see ``relevant_keys``.
-    """
-    extra = [name for name in relevant_keys(view.outcome) if view.spec(name) is None]
-    return [s.name for s in view.specs] + sorted(extra)
-
-
-def _entry(view: Inspection, name: str) -> dict[str, Any]:
-    spec = view.spec(name)
-    found = view.value(name)
+def _entry(view: Inspection, line: Line) -> dict[str, Any]:
+    row = line.row
+    spec = row.spec if row is not None else None
     return {
-        "key": name,
-        "status": view.status(name),
+        "key": line.name,
+        "variable": spec.name if spec else None,
+        "status": view.status(line),
         "declared": spec is not None,
-        "secret": view.is_secret(name),
-        "value": view.shown(name, found[1]) if found else None,
-        "origin": str(found[1].origin) if found else None,
+        "secret": view.is_secret(line),
+        "value": view.value(line),
+        "origin": view.origin(line),
         "type": spec.type if spec else None,
         "required": spec.required if spec else None,
-        "default": view.default(spec) if spec else None,
-        "problems": [p.code for p in view.problems(name)],
+        "default": view.default(line) if spec else None,
+        "problems": [p.code for p in view.problems(line)],
     }
 
 
@@ -55,7 +53,7 @@ def _cell(entry: dict[str, Any]) -> str:
 def render_table(entries: list[dict[str, Any]]) -> str:
     """The entries as aligned columns; the value comes last so a long one breaks nothing."""
     rows = [list(_COLUMNS)] + [
-        [e["key"], e["status"], printable(e["origin"] or "-"), _cell(e)] for e in entries
+        [printable(e["key"]), e["status"], printable(e["origin"] or "-"), _cell(e)] for e in entries
     ]
     widths = [max(len(row[i]) for row in rows) for i in range(len(_COLUMNS) - 1)]
     lines = ["  ".join([*map(str.ljust, r[:-1], widths), r[-1]]) for r in rows]
@@ -66,9 +64,10 @@ def _payload(outcome: Outcome, entries: list[dict[str, Any]], code: int) -> dict
     """``show --format json``: the same on every machine for the same project and files.
 
     Keys: ``env``, ``schema``, ``exit_code``, ``valid``, ``keys`` (the entries of the
-    table), ``problems``, and ``sources`` with each source's ``source``, ``kind``, ``ok``,
-    ``code`` and ``keys``; for the process environment ``keys`` counts only the keys the
-    schema declares or that carry its ``env_prefix``.
+    table: ``key`` is the variable as set, ``variable`` the schema's name for it),
+    ``problems``, and ``sources`` with each source's ``source``, ``kind``, ``ok``, ``code``
+    and ``keys``; for the process environment ``keys`` counts only the keys that concern
+    the schema.
     """
     errors, _ = counts(outcome.problems)
     return {
@@ -92,11 +91,13 @@ def show(
     """Show each key of ENV: its status, origin and value, secrets masked.
 
     Lists every variable the schema declares (unset ones as "(not set)",
-    with their default or "required"), then the undeclared keys that files
-    and secret stores set. Not the whole process environment: from it, only
-    undeclared keys carrying the schema's env_prefix are listed.
-    STATUS is valid, invalid, missing, default or undeclared. An invalid
-    configuration is still shown (its problems go to stderr), and exits 0.
+    with their default or "required"; a field set through an alias or
+    nested keys under the names that set it), then the undeclared keys
+    that files and secret stores set. Not the whole process environment:
+    from it, only undeclared keys carrying the schema's env_prefix are
+    listed. STATUS is valid, invalid, missing, default or undeclared. An
+    invalid configuration is still shown (its problems go to stderr), and
+    exits 0.
 
     Exit codes: 0 shown, 2 usage or project-file error, 3 a source could
     not be read (what the other sources resolved is still shown).
@@ -106,7 +107,7 @@ def show(
     except ProjectError as error:
         return emit_error(error, fmt.as_format)
     view = Inspection(outcome)
-    entries = [_entry(view, name) for name in _keys(view)]
+    entries = [_entry(view, line) for line in view.lines()]
     code = outcome.exit_code if outcome.exit_code in (2, 3) else 0
     if fmt is OutputFormat.json:
         emit(render_json(_payload(outcome, entries, code)))

@@ -11,10 +11,10 @@ from typing import Any
 
 from pydantic import Field, TypeAdapter, ValidationError
 
+from envguard._secrecy import looks_secret
 from envguard.schema._toml_constraints import CONSTRAINTS, TYPES, check_constraints
 from envguard.schema._toml_problems import Problems, kind, show, unknown
 from envguard.schema._toml_types import annotation, secret
-from envguard.schema.fields import looks_secret
 
 __all__ = ["VAR_KEYS", "VAR_NAME", "compile_var"]
 

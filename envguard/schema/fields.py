@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
-import functools
 import pathlib
-import re
 import types
 import typing
 from collections.abc import Mapping
@@ -20,32 +18,29 @@ from types import MappingProxyType
 from typing import Any, Literal, NamedTuple
 
 import annotated_types
-from pydantic import AliasChoices, BaseModel, Json, SecretBytes, SecretStr
+from pydantic import BaseModel, Json, Secret, SecretBytes, SecretStr
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
-from pydantic_settings import BaseSettings, NoDecode
+from pydantic_settings import BaseSettings
 
-__all__ = ["MISSING", "VarSpec", "looks_secret", "url_has_credentials", "variables"]
+from envguard._secrecy import looks_secret, url_has_credentials
+
+__all__ = [
+    "MISSING",
+    "TOML_MARKER",
+    "VarSpec",
+    "build_spec",
+    "holds_secret",
+    "looks_secret",
+    "url_has_credentials",
+    "variables",
+]
+
+#: The class attribute the TOML compiler sets on the models it builds (the schema's path).
+TOML_MARKER = "__envguard_schema_file__"
 
 #: Marks a variable with no default (a required one).
 MISSING: Any = PydanticUndefined
-
-_SECRET_NAME = re.compile(
-    r"(^|_)(SECRET|TOKEN|PASSWORD|PASSWD|PASS|KEY|PRIVATE_KEY|API_KEY|CREDENTIALS?)$",
-    re.IGNORECASE,
-)
-_URL_CREDENTIALS = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://[^/@\s]*:[^/@\s]*@")
-
-
-@functools.lru_cache(maxsize=8192)
-def looks_secret(name: str) -> bool:
-    """Whether a variable name looks like it holds a secret (``*_TOKEN``, ``DB_PASSWORD``)."""
-    return bool(_SECRET_NAME.search(name))
-
-
-def url_has_credentials(value: str) -> bool:
-    """Whether ``value`` is a URL with a password in it (``postgres://u:p@host/db``)."""
-    return "@" in value and bool(_URL_CREDENTIALS.match(value))
 
 
 class VarSpec(NamedTuple):
@@ -170,71 +165,71 @@ def _constraints(info: FieldInfo) -> dict[str, Any]:
     return out
 
 
-def _decode_json(info: FieldInfo) -> bool:
-    if any(m is NoDecode or isinstance(m, NoDecode) for m in info.metadata):
+def _secret_type(tp: Any) -> bool:
+    return isinstance(tp, type) and issubclass(tp, SecretStr | SecretBytes | Secret)
+
+
+def holds_secret(annotation: Any, seen: set[int] | None = None) -> bool:
+    """Whether a ``SecretStr``/``SecretBytes``/``Secret`` appears anywhere in ``annotation``:
+    inside ``Optional``, unions, lists, dicts and the fields of nested models, so secrecy
+    follows a secret field into the model that holds it."""
+    seen = set() if seen is None else seen
+    if id(annotation) in seen:
         return False
-    from pydantic_settings.sources.utils import _annotation_is_complex
-
-    return bool(_annotation_is_complex(info.annotation, info.metadata))
-
-
-def _key_and_name(
-    field: str, info: FieldInfo, config: Mapping[str, Any]
-) -> tuple[str, str, tuple[str, ...]]:
-    """The validation key, the variable's name, and its other accepted names."""
-    alias = info.validation_alias if info.validation_alias is not None else info.alias
-    if isinstance(alias, AliasChoices):
-        choices = [c for c in alias.choices if isinstance(c, str)]
-        if choices:
-            return choices[0], choices[0], tuple(choices[1:])
-        alias = None
-    if isinstance(alias, str):
-        return alias, alias, ()
-    prefix = str(config.get("env_prefix") or "")
-    name = f"{prefix}{field}"
-    return field, name if config.get("case_sensitive") else name.upper(), ()
+    seen.add(id(annotation))
+    if _secret_type(annotation) or _secret_type(typing.get_origin(annotation)):
+        return True
+    if _is_subclass(annotation, BaseModel):
+        return any(holds_secret(f.annotation, seen) for f in annotation.model_fields.values())
+    return any(holds_secret(arg, seen) for arg in typing.get_args(annotation))
 
 
-@functools.cache
+def build_spec(
+    field: str, info: FieldInfo, key: str, names: tuple[str, ...], *, decode_json: bool
+) -> VarSpec:
+    """The :class:`VarSpec` of one field, whose variable names the schema view found.
+
+    Args:
+        field: the field's name.
+        info: its ``FieldInfo``.
+        key: the key its value is validated under.
+        names: the variable's spellings, the preferred one first.
+        decode_json: whether its value is JSON-decoded.
+    """
+    extra: Mapping[str, Any] = (
+        info.json_schema_extra if isinstance(info.json_schema_extra, Mapping) else {}
+    )
+    label = str(extra.get("type") or _type_label(info.annotation))
+    secret = extra.get("secret")
+    if secret is None and holds_secret(info.annotation):
+        secret = True
+    required_in = extra.get("required_in")
+    constraints = _constraints(info)
+    constraints.update(extra.get("constraints") or {})
+    deprecated = info.deprecated
+    required = info.is_required()
+    return VarSpec(
+        name=names[0],
+        field=field,
+        key=key,
+        type=label,
+        required=required,
+        default=MISSING if required else info.get_default(call_default_factory=True),
+        secret=None if secret is None else bool(secret),
+        description=info.description,
+        example=info.examples[0] if info.examples else extra.get("example"),
+        deprecated=(deprecated if isinstance(deprecated, str) else "deprecated")
+        if deprecated
+        else None,
+        required_in=tuple(required_in) if required_in else None,
+        constraints=constraints,
+        decode_json=decode_json,
+        aliases=names[1:],
+    )
+
+
 def variables(model: type[BaseSettings]) -> tuple[VarSpec, ...]:
-    """The variables ``model`` reads, in field order (computed once per class)."""
-    config = model.model_config
-    out = []
-    for field, info in model.model_fields.items():
-        key, name, aliases = _key_and_name(field, info, config)
-        extra: Mapping[str, Any] = (
-            info.json_schema_extra if isinstance(info.json_schema_extra, Mapping) else {}
-        )
-        label = str(extra.get("type") or _type_label(info.annotation))
-        secret = extra.get("secret")
-        if secret is None and _is_subclass(
-            _strip_optional(info.annotation), (SecretStr, SecretBytes)
-        ):
-            secret = True
-        required_in = extra.get("required_in")
-        constraints = _constraints(info)
-        constraints.update(extra.get("constraints") or {})
-        deprecated = info.deprecated
-        out.append(
-            VarSpec(
-                name=name,
-                field=field,
-                key=key,
-                type=label,
-                required=info.is_required(),
-                default=info.get_default(call_default_factory=True)
-                if not info.is_required()
-                else MISSING,
-                secret=None if secret is None else bool(secret),
-                description=info.description,
-                example=info.examples[0] if info.examples else extra.get("example"),
-                deprecated=(deprecated if isinstance(deprecated, str) else "deprecated")
-                if deprecated
-                else None,
-                required_in=tuple(required_in) if required_in else None,
-                constraints=constraints,
-                decode_json=_decode_json(info),
-                aliases=aliases,
-            )
-        )
-    return tuple(out)
+    """The variables ``model`` reads, in field order (see :mod:`envguard.schema.view`)."""
+    from envguard.schema.view import view_of
+
+    return view_of(model).specs

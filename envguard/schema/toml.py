@@ -67,6 +67,7 @@ from envguard.errors import ProjectError
 from envguard.schema._toml_constraints import CONSTRAINTS, ITEM_TYPES, TYPES  # noqa: F401
 from envguard.schema._toml_problems import Problems, kind, show, unknown
 from envguard.schema._toml_vars import VAR_KEYS, VAR_NAME, compile_var  # noqa: F401
+from envguard.schema.fields import TOML_MARKER
 from envguard.settings import Settings
 
 __all__ = ["compile_schema"]
@@ -151,7 +152,7 @@ def _compile(doc: dict[str, Any], out: Problems, resolved: Path, env: str | None
             fields[_field_name(name, used)] = compiled
     if out.items:
         raise ProjectError(out.items)
-    return create_model(
+    model = create_model(
         _class_name(resolved.stem),
         __base__=Settings,
         __module__=__name__,
@@ -159,10 +160,15 @@ def _compile(doc: dict[str, Any], out: Problems, resolved: Path, env: str | None
         __cls_kwargs__={
             "env_prefix": "",
             "case_sensitive": False,
+            # A TOML schema has no model_config: undeclared keys follow envguard's policy
+            # (warnings, errors with --strict), not pydantic-settings' default "forbid".
+            "extra": "ignore",
             "title": meta.get("name") or resolved.stem,
         },
         **fields,
     )
+    setattr(model, TOML_MARKER, str(resolved))
+    return model
 
 
 def _schema_table(table: Any, out: Problems) -> dict[str, str]:

@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from envguard.schema.fields import looks_secret
+from envguard._secrecy import looks_secret
 
 if TYPE_CHECKING:
     from envguard.sources.base import Value

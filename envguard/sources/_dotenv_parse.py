@@ -36,8 +36,8 @@ from dataclasses import replace
 
 from dotenv.parser import Binding, parse_stream
 
+from envguard._secrecy import looks_secret, url_has_credentials
 from envguard.report import Problem, Severity
-from envguard.schema.fields import looks_secret, url_has_credentials
 from envguard.sources._dotenv_expand import (
     MAX_EXPANDED_BYTES,
     MAX_EXPANDED_TOTAL_BYTES,

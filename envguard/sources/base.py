@@ -135,6 +135,14 @@ class Source(abc.ABC):
     sensitive: ClassVar[bool] = False
     #: Whether fetching does network I/O (remote sources are fetched concurrently).
     remote: ClassVar[bool] = False
+    #: How the source's keys meet the schema, after the pydantic-settings source that reads
+    #: the same kind of place: ``"env"`` for the process environment (it holds unrelated
+    #: variables such as PATH: undeclared keys are never passed to the model, and only
+    #: those carrying the schema's prefix are reported), ``"dotenv"`` for files and secret
+    #: stores (every undeclared key is passed on as an extra, for the model's ``extra``
+    #: setting to keep, ignore or forbid), ``"secrets"`` for a secrets directory (one file
+    #: per field, read like pydantic-settings' ``secrets_dir``).
+    matching: ClassVar[str] = "dotenv"
 
     @classmethod
     @abc.abstractmethod

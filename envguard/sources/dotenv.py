@@ -62,10 +62,14 @@ class DotenvSource(Source):
             writes it); by default the path relative to the current directory.
         environ: the process environment that ``${VAR}`` may read; None means
             ``os.environ`` at fetch time.
+        encoding: the file's encoding (default UTF-8), as pydantic-settings'
+            ``env_file_encoding``.
+        depth: when a relative ``path`` is not in the current directory, look for it in up
+            to this many parent directories, as pydantic-settings' ``env_file_depth``.
     """
 
     kind = "dotenv"
-    entry_keys = frozenset({"optional", "interpolate"})
+    entry_keys = frozenset({"optional", "interpolate", "encoding"})
 
     def __init__(
         self,
@@ -75,8 +79,12 @@ class DotenvSource(Source):
         interpolate: bool = True,
         display: str | None = None,
         environ: Mapping[str, str] | None = None,
+        encoding: str | None = None,
+        depth: int = 0,
     ) -> None:
         self.path = Path(path)
+        self.encoding = encoding or "utf-8"
+        self.depth = depth
         self.optional = optional
         self.interpolate = interpolate
         self.file = _file_label(self.path)
@@ -92,6 +100,9 @@ class DotenvSource(Source):
         for flag in ("optional", "interpolate"):
             if not isinstance(entry.get(flag, True), bool):
                 raise entry_problem(ctx, f"{flag!r} of dotenv {written} must be true or false")
+        encoding = entry.get("encoding")
+        if encoding is not None and not _known_encoding(encoding):
+            raise entry_problem(ctx, f"'encoding' of dotenv {written} is not a known encoding")
         path = Path(written)
         return cls(
             path if path.is_absolute() else ctx.base_dir / path,
@@ -99,6 +110,7 @@ class DotenvSource(Source):
             interpolate=entry.get("interpolate", True),
             display=written,
             environ=ctx.environ,
+            encoding=encoding,
         )
 
     def describe(self) -> str:
@@ -140,6 +152,16 @@ class DotenvSource(Source):
         )
         return cls([problem])
 
+    def _located(self) -> Path:
+        """The file to read: ``path``, or with ``depth`` the nearest parent directory's."""
+        if self.depth <= 0 or self.path.is_absolute() or self.path.exists():
+            return self.path
+        for parent in list(Path.cwd().parents)[: self.depth]:
+            candidate = parent / self.path
+            if candidate.exists():
+                return candidate
+        return self.path
+
     def _read(self) -> bytes | None:
         """The file's bytes, or None when it is optional and missing.
 
@@ -148,14 +170,15 @@ class DotenvSource(Source):
         """
         error: SourceError | None = None
         data = b""
+        path = self._located()
         try:
-            info = os.stat(self.path)
+            info = os.stat(path)
             if not stat.S_ISREG(info.st_mode):
                 error = self._not_a_file(info.st_mode)
             elif info.st_size > MAX_DOTENV_BYTES:
                 error = self._too_large(info.st_size)
             else:
-                fd = os.open(self.path, _OPEN_FLAGS)
+                fd = os.open(path, _OPEN_FLAGS)
                 with os.fdopen(fd, "rb") as handle:
                     # Checked again on the open file: the path may have changed since stat.
                     mode = os.fstat(handle.fileno()).st_mode
@@ -190,17 +213,31 @@ class DotenvSource(Source):
     def _decode(self, data: bytes) -> str:
         bad: int | None = None
         try:
-            text = data.decode("utf-8")
+            text = data.decode(self.encoding)
         except UnicodeDecodeError as exc:
             bad = exc.start
         if bad is not None:
-            message = "not valid UTF-8 (the first invalid byte is on this line)"
+            name = "UTF-8" if self.encoding == "utf-8" else self.encoding
+            message = f"not valid {name} (the first invalid byte is on this line)"
             raise self._error("dotenv_encoding", message, line=_line_of(data, bad))
-        nul = data.find(b"\0")
+        nul = text.find("\0")
         if nul != -1:
             message = "contains a NUL byte, which no environment variable can hold"
-            raise self._error("dotenv_encoding", message, line=_line_of(data, nul))
+            before = text[:nul].encode("utf-8", "surrogatepass")
+            raise self._error("dotenv_encoding", message, line=_line_of(before, len(before)))
         return text
+
+
+def _known_encoding(name: object) -> bool:
+    import codecs
+
+    if not isinstance(name, str):
+        return False
+    try:
+        codecs.lookup(name)
+    except LookupError:
+        return False
+    return True
 
 
 def _line_of(data: bytes, offset: int) -> int:

@@ -31,6 +31,7 @@ class EnvSource(Source):
     """Every variable of the process environment (or of ``environ``, for tests)."""
 
     kind = "env"
+    matching = "env"
 
     def __init__(self, environ: Mapping[str, str] | None = None) -> None:
         self._environ = environ

@@ -352,7 +352,7 @@ def test_both_sides_are_resolved_concurrently(
     cli: Runner, project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Neither side waits for the other: both evaluations are in flight at once."""
-    import envguard.cli.diff as command
+    import envguard._api as command
 
     barrier = threading.Barrier(2, timeout=10)
     real = command.evaluate_prepared

@@ -163,8 +163,8 @@ def test_no_schema_anywhere_exits_2(cli: Runner, project_dir: Path) -> None:
     assert (result.code, result.out) == (2, "")
     assert result.err == (
         "envguard: error: no schema given and none named in the current directory (no "
-        "project file): pass --schema, or set schema = 'schemas/app.toml' or "
-        "'package.module:Class' in the project file\n"
+        "project file): pass one (--schema on the command line), or set schema = "
+        "'schemas/app.toml' or 'package.module:Class' in the project file\n"
     )
 
 

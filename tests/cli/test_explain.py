@@ -19,7 +19,7 @@ OLD_TOKEN_CANARY = "CANARY-explain-old-token-77b0"
 
 
 class Settings(envguard.Settings):
-    model_config = SettingsConfigDict(env_prefix="APP_")
+    model_config = SettingsConfigDict(env_prefix="APP_", extra="ignore")
 
     port: int = Field(3000, ge=1, le=65535, description="HTTP port")
     api_token: SecretStr = Field(min_length=8, description="Calls the billing API")
@@ -142,9 +142,11 @@ def test_json_is_complete(cli: Runner) -> None:
     expected: dict[str, Any] = {
         "env": "dev",
         "key": "APP_API_TOKEN",
+        "set_as": ["APP_API_TOKEN"],
         "exit_code": 0,
         "status": "valid",
         "secret": True,
+        "masked": None,
         "value": "********",
         "origin": "fixtures",
         "overridden": [{"origin": "base", "value": "********"}],
@@ -156,6 +158,7 @@ def test_json_is_complete(cli: Runner) -> None:
             "constraints": {"min_length": 8},
             "description": "Calls the billing API",
             "secret": True,
+            "aliases": [],
             "example": None,
             "deprecated": None,
             "required_in": None,

@@ -25,10 +25,14 @@ from pydantic_settings import SettingsConfigDict
 
 
 class Settings(envguard.Settings):
-    model_config = SettingsConfigDict(env_prefix="APP_")
+    model_config = SettingsConfigDict(env_prefix="APP_", extra="ignore")
 
     port: int = 3000
     api_token: SecretStr
+
+
+class FromDotenv(Settings):
+    model_config = SettingsConfigDict(env_file=".env")
 """
 
 PROJECT = f"""\
@@ -231,13 +235,14 @@ def test_without_the_double_dash_an_option_of_the_command_is_a_usage_error(
 
 
 def test_schema_option_without_a_project_file(envguard: Envguard, tmp_path: Path) -> None:
-    """The implicit environment: .env if present, then the process environment."""
+    """The implicit environment: what the class reads (its env_file), then the process
+    environment, as instantiating it would."""
     (tmp_path / "envguard.toml").unlink()
     (tmp_path / ".env").write_text(f"APP_API_TOKEN={CANARY}\nAPP_PORT=8080\n")
     seen = tmp_path / "seen.json"
     names = ["APP_API_TOKEN", "APP_PORT", "ENVGUARD_ENV"]
     result = envguard(
-        "run", "default", "--schema", "runschema:Settings",
+        "run", "default", "--schema", "runschema:FromDotenv",
         "--", sys.executable, "-c", PROBE, str(seen), *names,
         extra={"APP_PORT": "9000"},
     )  # fmt: skip

@@ -19,7 +19,7 @@ TOKEN_CANARY = "CANARY-show-token-8e27"
 
 
 class Settings(envguard.Settings):
-    model_config = SettingsConfigDict(env_prefix="APP_")
+    model_config = SettingsConfigDict(env_prefix="APP_", extra="ignore")
 
     database_url: str = Field(description="Primary database", json_schema_extra={"secret": True})
     port: int = Field(3000, ge=1, le=65535)
@@ -129,6 +129,7 @@ def test_an_unreadable_source_exits_3_and_still_shows_the_rest(cli: Runner) -> N
 def _entry(key: str, **fields: Any) -> dict[str, Any]:
     base: dict[str, Any] = {
         "key": key,
+        "variable": key,  # the schema's name; "key" is the spelling a source used
         "declared": True,
         "secret": False,
         "status": "valid",

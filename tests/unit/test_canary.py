@@ -46,6 +46,7 @@ from pydantic import Field, PostgresDsn, SecretStr, field_validator
 import envguard
 
 class Settings(envguard.Settings):
+    model_config = {"env_file": ".env"}  # what load() reads with no project file
 """
 
 CASES = {

@@ -10,6 +10,7 @@ from typing import Any, Literal
 
 import pytest
 from pydantic import Field, SecretStr
+from pydantic_settings import SettingsConfigDict
 
 import envguard
 import envguard.diffing
@@ -26,6 +27,8 @@ HEX_RUN = re.compile(r"[0-9a-fA-F]{32,}")
 
 
 class Schema(envguard.Settings):
+    model_config = SettingsConfigDict(extra="ignore")  # undeclared keys: compared, not forbidden
+
     port: int = 3000
     database_url: str
     log_level: Literal["debug", "info"] = "info"

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import SettingsConfigDict
 
 import envguard
 from envguard import health
@@ -16,6 +17,8 @@ CANARY = "CANARY-health-3b8e"
 
 
 class Settings(envguard.Settings):
+    model_config = SettingsConfigDict(extra="ignore")  # EXTRA below is a warning
+
     port: int = 3000
     api_token: SecretStr = Field(min_length=8)
     region: str = "eu"

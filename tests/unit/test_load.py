@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 import pytest
 from pydantic import Field, SecretStr
+from pydantic_settings import SettingsConfigDict
 
 import envguard
 from envguard.engine import evaluate, exit_code_for
@@ -25,6 +26,9 @@ from envguard.sources.base import BuildContext, Fetched, Source
 
 
 class Web(envguard.Settings):
+    # With no project file, load() reads what Web() reads: .env, then the environment.
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore")
+
     node_env: Literal["development", "staging", "production"] = "development"
     port: int = 3000
     jwt_secret: SecretStr = Field(min_length=8)
@@ -93,6 +97,19 @@ def test_no_project_file_reads_dotenv_then_the_process_environment(
     assert isinstance(settings, Web)
     assert (settings.node_env, settings.port) == ("staging", 2000)
     assert settings.jwt_secret.get_secret_value() == "from-dotenv"
+
+
+def test_no_project_file_a_class_without_env_file_reads_no_dotenv(
+    project_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    class EnvOnly(envguard.Settings):
+        port: int = 3000
+
+    write(project_dir, {".env": "PORT=1000\n"})
+
+    assert envguard.load(EnvOnly).port == EnvOnly().port == 3000
+    monkeypatch.setenv("PORT", "2000")
+    assert envguard.load(EnvOnly).port == EnvOnly().port == 2000
 
 
 def test_no_project_file_and_no_dotenv_uses_the_process_environment(

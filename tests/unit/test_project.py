@@ -232,10 +232,9 @@ def test_relative_project_path_is_not_shared_across_directories(
 def test_no_project_file_gives_the_implicit_environment(project_dir: Path) -> None:
     project = load_project()
 
+    # Its one environment reads what the schema names (see envguard._implicit).
     assert project == Project(
-        path=None,
-        base_dir=project_dir,
-        envs={IMPLICIT_ENV: ({"dotenv": ".env", "optional": True}, {"env": True})},
+        path=None, base_dir=project_dir, envs={IMPLICIT_ENV: ()}, implicit=True
     )
     assert project.pick_env(None, {}) == IMPLICIT_ENV == "default"
 

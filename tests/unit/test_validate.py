@@ -9,13 +9,14 @@ from pydantic import AliasChoices, AnyHttpUrl, Field, PostgresDsn, SecretStr
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 import envguard
+from envguard._secrecy import is_secret
 from envguard.report import Problem
-from envguard.resolve import Resolution, resolve
+from envguard.resolve import Layer, Resolution, resolve
 from envguard.schema.fields import variables
 from envguard.sources.base import Fetched, Origin, Value
 from envguard.sources.env import EnvSource
 from envguard.sources.static import StaticSource
-from envguard.validate import is_secret, validate
+from envguard.validate import validate
 
 
 def resolved(*sources: StaticSource | EnvSource) -> Resolution:
@@ -29,7 +30,7 @@ def at_line(values: dict[str, tuple[str, int]], file: str = ".env") -> Resolutio
         {k: Value(text, Origin(f"dotenv {file}", file, line)) for k, (text, line) in values.items()}
     )
     result.values.update(fetched.values)
-    result.layers.append(fetched.values)
+    result.layers.append(Layer(f"dotenv {file}", "dotenv", fetched.values))
     return result
 
 
@@ -37,7 +38,13 @@ def rows(problems: list[Problem]) -> list[tuple[str | None, str | None, str, str
     return [(p.key, p.source, p.code, p.message, p.severity) for p in problems]
 
 
-class Web(envguard.Settings):
+class Lenient(envguard.Settings):
+    """Undeclared file keys are warnings (envguard's policy), not pydantic's "forbid"."""
+
+    model_config = SettingsConfigDict(extra="ignore")
+
+
+class Web(Lenient):
     node_env: Literal["development", "staging", "production"]
     port: int = Field(default=3000, ge=1, le=65535)
     workers: int = 2
@@ -145,7 +152,7 @@ def test_errors_come_before_warnings_in_order_found() -> None:
     ],
 )
 def test_unknown_keys(strict: bool, severity: str, valid: bool) -> None:
-    class Small(envguard.Settings):
+    class Small(Lenient):
         port: int
 
     source = StaticSource({"PORT": "1", "PROT": "2"}, name="dotenv .env")
@@ -163,8 +170,8 @@ def test_unknown_keys(strict: bool, severity: str, valid: bool) -> None:
     assert (checked.settings is not None) is valid
 
 
-class Prefixed(envguard.Settings):
-    model_config = SettingsConfigDict(env_prefix="APP_")
+class Prefixed(Lenient):
+    model_config = SettingsConfigDict(env_prefix="APP_", extra="ignore")
 
     port: int
     debug: bool = False
@@ -321,7 +328,7 @@ def test_nodecode_fields_are_not_json_decoded() -> None:
 )
 def test_case_matching(case_sensitive: bool, given: str, valid: bool) -> None:
     class Cased(envguard.Settings):
-        model_config = SettingsConfigDict(case_sensitive=case_sensitive)
+        model_config = SettingsConfigDict(case_sensitive=case_sensitive, extra="ignore")
 
         port: int
 
@@ -392,8 +399,8 @@ def test_is_secret(name: str, value: Value, declared: bool | None, expected: boo
             default="", json_schema_extra=None if declared is None else {"secret": declared}
         )
 
-    spec = variables(Schema)[0] if declared is not None else None
-    assert is_secret(spec, name, value) is expected
+    declaration = variables(Schema)[0].secret if declared is not None else None
+    assert is_secret(declaration, name, value.text, value.sensitive) is expected
 
 
 @pytest.mark.parametrize(
@@ -454,7 +461,17 @@ def test_nested_models_read_delimited_keys_like_pydantic_settings() -> None:
     assert good.settings is not None
     assert good.settings.db == Conn(host="dbhost", port=6543)
     assert good.problems == []
+    # Each problem names the variable to set or fix, not the field's base name.
     assert [(p.key, p.code, p.message) for p in bad.problems] == [
+        ("APP_DB__HOST", "missing", "required, but not set by any source"),
+        (
+            "APP_DB__PORT",
+            "int_parsing",
+            "Input should be a valid integer, unable to parse string as an integer",
+        ),
+    ]
+    as_json = validate(Nested, resolved(StaticSource({"APP_DB": '{"port": "x"}'})), env="t")
+    assert [(p.key, p.code, p.message) for p in as_json.problems] == [
         ("APP_DB", "missing", "host: required, but not set by any source"),
         (
             "APP_DB",
@@ -465,7 +482,7 @@ def test_nested_models_read_delimited_keys_like_pydantic_settings() -> None:
 
 
 def test_an_undeclared_file_key_is_reported_even_when_the_shell_overrides_it() -> None:
-    class Small(envguard.Settings):
+    class Small(Lenient):
         port: int = 3000
 
     result = validate(
@@ -486,3 +503,48 @@ def test_an_undeclared_file_key_is_reported_even_when_the_shell_overrides_it() -
             "warning",
         )
     ]
+
+
+def test_extra_forbid_makes_undeclared_file_keys_errors_as_pydantic_settings_does() -> None:
+    class Strict(envguard.Settings):  # extra="forbid": pydantic-settings' default
+        port: int = 3000
+
+    result = validate(
+        Strict,
+        resolved(
+            StaticSource({"PORTT": "1", "EMPTY": ""}, name="dotenv .env"),
+            EnvSource({"PORTT": "2", "HOME": "/root"}),
+        ),
+        env="test",
+    )
+
+    # PORTT reaches the model from the file (the environment never passes extras) and is
+    # forbidden; an empty undeclared key is not passed on, so it stays a warning.
+    assert rows(result.problems) == [
+        (
+            "PORTT",
+            "dotenv .env",
+            "extra_forbidden",
+            "is not declared in the schema, which forbids undeclared keys (did you mean PORT?)",
+            "error",
+        ),
+        ("EMPTY", "dotenv .env", "unknown_key", "is not declared in the schema", "warning"),
+    ]
+    assert result.settings is None
+
+
+def test_extra_allow_keeps_undeclared_file_keys_on_the_settings() -> None:
+    class Open(envguard.Settings):
+        model_config = SettingsConfigDict(extra="allow", env_prefix="APP_")
+        port: int = 3000
+
+    result = validate(
+        Open,
+        resolved(StaticSource({"APP_COLOR": "blue", "OTHER": "x"}, name="dotenv .env")),
+        env="test",
+    )
+
+    assert result.problems == []
+    assert result.settings is not None
+    # The prefix is stripped, as DotEnvSettingsSource strips it; keys are lower-cased.
+    assert result.settings.model_extra == {"color": "blue", "other": "x"}

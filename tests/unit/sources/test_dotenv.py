@@ -828,8 +828,13 @@ BAD_ENTRIES = [
     ({"dotenv": ".env", "optional": "yes"}, "'optional' of dotenv .env must be true or false"),
     ({"dotenv": ".env", "interpolate": 1}, "'interpolate' of dotenv .env must be true or false"),
     (
-        {"dotenv": ".env", "encoding": "latin-1"},
-        "unknown key 'encoding' in dotenv source (accepted: dotenv, interpolate, optional)",
+        {"dotenv": ".env", "charset": "latin-1"},
+        "unknown key 'charset' in dotenv source (accepted: dotenv, encoding, interpolate, "
+        "optional)",
+    ),
+    (
+        {"dotenv": ".env", "encoding": "klingon-8"},
+        "'encoding' of dotenv .env is not a known encoding",
     ),
 ]
 
