@@ -4,7 +4,8 @@ For a Python class they are the sources ``S()`` reads, in pydantic-settings' pre
 its ``secrets_dir`` (each directory, the last winning), its ``env_file`` (each file, the
 last winning, with ``env_file_encoding`` and ``env_file_depth``; a missing file is skipped),
 then the process environment. A class whose ``settings_customise_sources`` reorders or drops
-these built-in sources gets that order. A TOML schema, which names no sources, reads ``.env``
+these built-in sources, or builds its own env, dotenv or secrets-dir source (other files, the
+class's matching options), gets that order. A TOML schema, which names no sources, reads ``.env``
 in the current directory if present, then the process environment.
 """
 
@@ -52,27 +53,51 @@ def _paths(value: Any) -> list[Path]:
     return [Path(v) for v in value]
 
 
-def _dotenvs(model: type[BaseSettings], environ: Mapping[str, str]) -> list[Source]:
+def _dotenvs(
+    model: type[BaseSettings], environ: Mapping[str, str], source: Any = None
+) -> list[Source]:
+    """The class's env files, or those of a ``DotEnvSettingsSource`` it builds itself."""
     config = model.model_config
-    depth = int(config.get("env_file_depth") or 0)
+    if source is not None:
+        files, encoding, depth = source.env_file, source.env_file_encoding, source.env_file_depth
+    else:
+        files, encoding = config.get("env_file"), config.get("env_file_encoding")
+        depth = config.get("env_file_depth")
     return [
         DotenvSource(
             path.expanduser(),
             optional=True,
             display=path.as_posix(),
             environ=environ,
-            encoding=config.get("env_file_encoding"),
-            depth=depth,
+            encoding=encoding,
+            depth=int(depth or 0),
         )
-        for path in _paths(config.get("env_file"))
+        for path in _paths(files)
     ]
 
 
-def _secrets(model: type[BaseSettings]) -> list[Source]:
-    return [
-        SecretsDirSource(path, optional=True, display=path.as_posix())
-        for path in _paths(model.model_config.get("secrets_dir"))
-    ]
+def _secrets(model: type[BaseSettings], source: Any = None) -> list[Source]:
+    """The class's secrets directories, or those of a ``SecretsSettingsSource`` it builds."""
+    dirs = source.secrets_dir if source is not None else model.model_config.get("secrets_dir")
+    return [SecretsDirSource(path, optional=True, display=path.as_posix()) for path in _paths(dirs)]
+
+
+#: The options that decide how a source's keys meet the fields: envguard reads every source
+#: with the class's own, so a source built with other ones is not one it can read.
+_MATCHING = (
+    "case_sensitive",
+    "env_prefix",
+    "env_prefix_target",
+    "env_ignore_empty",
+    "env_parse_none_str",
+    "env_parse_enums",
+    "env_nested_delimiter",
+    "env_nested_max_split",
+)
+
+
+def _same_matching(source: Any, reference: Any) -> bool:
+    return all(getattr(source, o) == getattr(reference, o) for o in _MATCHING if hasattr(source, o))
 
 
 def _customised(model: type[BaseSettings]) -> bool:
@@ -106,6 +131,15 @@ def implicit_sources(model: type[BaseSettings], environ: Mapping[str, str]) -> l
         id(dotenv): _dotenvs(model, environ),
         id(secrets): _secrets(model),
     }
+    for source in chosen:
+        if id(source) in built or not _same_matching(source, env):
+            continue
+        if type(source) is EnvSettingsSource:
+            built[id(source)] = (EnvSource(environ),)
+        elif type(source) is DotEnvSettingsSource:
+            built[id(source)] = _dotenvs(model, environ, source)
+        elif type(source) is SecretsSettingsSource:
+            built[id(source)] = _secrets(model, source)
     unknown = [type(s).__name__ for s in chosen if id(s) not in built]
     if unknown:
         message = (

@@ -19,7 +19,7 @@ from pydantic_core import to_jsonable_python
 from envguard.cli._options import Format
 from envguard.engine import Outcome
 from envguard.report import MASK, Problem
-from envguard.schema.fields import MISSING, VarSpec
+from envguard.schema.fields import VarSpec
 from envguard.schema.types import format_duration
 from envguard.schema.view import Binding, Row
 from envguard.sources.base import Value
@@ -167,9 +167,9 @@ class Inspection:
 
     def default(self, line: Line) -> Any:
         """The field's default, JSON-ready and masked when secret; None when required."""
-        if line.row is None or line.row.spec.default is MISSING:
+        if line.row is None or line.row.spec.required:
             return None
-        default = line.row.spec.default
+        default = line.row.spec.default_value
         if default is not None and self.is_secret(line):
             return MASK
         return _jsonable(default)

@@ -94,9 +94,9 @@ def default_text(spec: VarSpec) -> str | None:
     """The default as an environment string; None when required, secret or credential-bearing."""
     if spec.required or spec.is_secret:
         return None
-    if isinstance(spec.default, SecretStr | SecretBytes):
+    if isinstance(spec.default_value, SecretStr | SecretBytes):
         return None
-    text = env_text(spec.default, as_json=spec.decode_json and spec.default is not None)
+    text = env_text(spec.default_value, as_json=spec.decode_json and spec.default_value is not None)
     return None if url_has_credentials(text) else text
 
 

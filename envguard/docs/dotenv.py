@@ -49,9 +49,9 @@ def _block(model: type[BaseSettings], spec: VarSpec) -> list[str]:
     default = default_text(spec)
     status = {"yes": "required", "no": "optional"}.get(required_text(spec))
     status = status or f"required {required_text(spec)}"
-    if default is not None and spec.default is not None:
+    if default is not None and spec.default_value is not None:
         status += f" (default: {default})" if default else ' (default: "")'
-    elif not spec.required and spec.default is not None:  # a secret, or has credentials
+    elif not spec.required and spec.default_value is not None:  # a secret, or has credentials
         status += " (default hidden)"
     out += _comment("; ".join([status, *(["secret"] if spec.is_secret else [])]))
     if spec.example is not None:
@@ -60,7 +60,7 @@ def _block(model: type[BaseSettings], spec: VarSpec) -> list[str]:
         out += _comment(f"deprecated: {spec.deprecated}")
     if spec.required:  # with required_in: the schema was compiled for such an environment
         out.append(f"{spec.name}=")
-    elif default is not None and spec.default is not None:
+    elif default is not None and spec.default_value is not None:
         out.append(f"{spec.name}={_quoted(default)}")
     else:
         out.append(f"# {spec.name}=")

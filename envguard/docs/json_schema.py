@@ -77,7 +77,7 @@ def _property(model: type[BaseSettings], spec: VarSpec) -> dict[str, Any]:
     if spec.decode_json or spec.type == "json":
         prop["contentMediaType"] = "application/json"
     default = default_text(spec)
-    if default is not None and spec.default is not None:
+    if default is not None and spec.default_value is not None:
         prop["default"] = default
     if spec.example is not None:
         prop["examples"] = [env_text(spec.example)]

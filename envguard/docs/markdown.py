@@ -78,7 +78,7 @@ def render_markdown(model: type[BaseSettings], *, title: str | None = None) -> s
         default = default_text(spec)
         if spec.required:
             shown_default = _NONE
-        elif spec.default is None:
+        elif spec.default_value is None:
             shown_default = "(unset)"
         elif default is None:
             shown_default = "(hidden)"  # a secret, or a URL with credentials

@@ -13,7 +13,7 @@ import enum
 import pathlib
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from types import MappingProxyType
 from typing import Any, Literal, NamedTuple
 
@@ -52,7 +52,8 @@ class VarSpec(NamedTuple):
         key: the key to validate it under (the field's alias, else the field name).
         type: a short type label (``int``, ``url``, ``enum``, ``list``, ``str`` …).
         required: True when the variable has no default.
-        default: the default, or :data:`MISSING`.
+        default: the default, or :data:`MISSING`; None when ``factory`` makes it (read
+            :attr:`default_value` to get it).
         secret: True (secret), False (declared public) or None (undeclared).
         description: the field's description.
         example: an example value, or None.
@@ -64,6 +65,8 @@ class VarSpec(NamedTuple):
             pydantic-settings does for complex fields (lists, dicts, models).
         aliases: other names the variable may be set under (the later choices of an
             ``AliasChoices``), tried in order after ``name``.
+        factory: the field's ``default_factory``, called only by :attr:`default_value`
+            (documentation), never when values are loaded.
     """
 
     name: str
@@ -80,6 +83,12 @@ class VarSpec(NamedTuple):
     constraints: Mapping[str, Any] = MappingProxyType({})
     decode_json: bool = False
     aliases: tuple[str, ...] = ()
+    factory: Callable[[], Any] | None = None
+
+    @property
+    def default_value(self) -> Any:
+        """The default, made by the field's ``default_factory`` if it has one."""
+        return self.factory() if self.factory is not None else self.default
 
     @property
     def is_secret(self) -> bool:
@@ -214,7 +223,11 @@ def build_spec(
         key=key,
         type=label,
         required=required,
-        default=MISSING if required else info.get_default(call_default_factory=True),
+        default=MISSING
+        if required
+        else None
+        if info.default_factory is not None
+        else info.get_default(call_default_factory=False),
         secret=None if secret is None else bool(secret),
         description=info.description,
         example=info.examples[0] if info.examples else extra.get("example"),
@@ -225,6 +238,9 @@ def build_spec(
         constraints=constraints,
         decode_json=decode_json,
         aliases=names[1:],
+        factory=None
+        if required or info.default_factory_takes_validated_data
+        else info.default_factory,  # type: ignore[arg-type]
     )
 
 

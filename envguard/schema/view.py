@@ -64,7 +64,6 @@ class Row(NamedTuple):
 
     Attributes:
         field: the field's name.
-        info: its ``FieldInfo``.
         spec: its documentation-facing description.
         envs: the normalized variable names that set it, in pydantic-settings' order.
         keys: the key the value is validated under, for each of ``envs``.
@@ -78,7 +77,6 @@ class Row(NamedTuple):
     """
 
     field: str
-    info: FieldInfo
     spec: VarSpec
     envs: tuple[str, ...]
     keys: tuple[str, ...]
@@ -153,7 +151,8 @@ class SchemaView:
 
     def __init__(self, model: type[BaseSettings]) -> None:
         config = model.model_config
-        self.model = model
+        # Weakly: the view is cached beside its class, and must not keep it alive.
+        self._model = weakref.ref(model)
         self.case_sensitive = bool(config.get("case_sensitive"))
         raw_prefix = str(config.get("env_prefix") or "")
         self.raw_prefix = raw_prefix
@@ -191,6 +190,13 @@ class SchemaView:
         self.known = sorted(
             {s.name for s in self.specs} | {a for s in self.specs for a in s.aliases}
         )
+
+    @property
+    def model(self) -> type[BaseSettings]:
+        model = self._model()
+        if model is None:  # pragma: no cover - a view outliving its class is not used
+            raise ReferenceError("the settings class of this view no longer exists")
+        return model
 
     # -- the questions every command asks ------------------------------------------------
 
@@ -269,8 +275,10 @@ class SchemaView:
                 spellings.append(shown)
         decodes = (is_complex or any(complexity)) and _decodes(info, self.model.model_config)
         spec = build_spec(name, info, keys[0], tuple(spellings), decode_json=decodes)
+        # No FieldInfo is kept: its annotation may name the class (a self-referencing
+        # model), and the view must not keep its class alive.
         return Row(
-            name, info, spec, envs, tuple(keys), complexity, none_key, simple, prefixes, spec.secret
+            name, spec, envs, tuple(keys), complexity, none_key, simple, prefixes, spec.secret
         )
 
     # -- reading an environment -----------------------------------------------------------
@@ -407,7 +415,8 @@ class SchemaView:
             reader.env_vars = {k: EnvNoneType(v) if v == none_str else v for k, v in subset.items()}
         else:
             reader.env_vars = subset
-        name, info = row.field, row.info
+        name = row.field
+        info = self.model.model_fields[name]
         try:
             value, key, value_complex = reader._get_resolved_field_value(info, name)
             if layer.matching == "secrets":
@@ -529,7 +538,7 @@ def _json_problem(culprit: tuple[str, Value]) -> Problem:
     )
 
 
-_views: weakref.WeakKeyDictionary[type[BaseSettings], tuple[object, SchemaView]] = (
+_views: weakref.WeakKeyDictionary[type[BaseSettings], tuple[int, SchemaView]] = (
     weakref.WeakKeyDictionary()
 )
 _views_lock = threading.Lock()
@@ -538,9 +547,12 @@ _views_lock = threading.Lock()
 def view_of(model: type[BaseSettings]) -> SchemaView:
     """The :class:`SchemaView` of ``model``: built once per class, and again after
     ``model_rebuild()`` (which gives the class a new validator). Classes are held weakly."""
-    stamp = model.__dict__.get("__pydantic_validator__")
+    # The validator's id, not the validator: it refers to the class, which the cache must
+    # not keep alive. A rebuild makes the new validator while the old one still exists, so
+    # the two ids differ.
+    stamp = id(model.__dict__.get("__pydantic_validator__"))
     cached = _views.get(model)
-    if cached is not None and cached[0] is stamp:
+    if cached is not None and cached[0] == stamp:
         return cached[1]
     view = SchemaView(model)
     with _views_lock:

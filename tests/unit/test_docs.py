@@ -162,7 +162,7 @@ def test_dotenv_reads_back_the_defaults(kind: str) -> None:
     for spec in variables(model):
         if spec.required:
             expected[spec.name] = ""
-        elif spec.default is not None and (text := default_text(spec)) is not None:
+        elif spec.default_value is not None and (text := default_text(spec)) is not None:
             expected[spec.name] = text
     assert parsed == expected
 
