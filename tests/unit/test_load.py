@@ -571,3 +571,35 @@ def test_plain_instantiation_still_reads_the_environment(
     monkeypatch.setenv("PORT", "4000")
 
     assert Web().port == 4000  # type: ignore[call-arg]
+
+
+class SelfReferencing(envguard.Settings):
+    """A model that refers to itself: its core schema is a definitions schema."""
+
+    port: int
+    child: SelfReferencing | None = None
+
+
+@pytest.mark.parametrize("schema", [Web, SelfReferencing], ids=["plain", "self-referencing"])
+def test_validation_never_reads_the_process_environment(
+    schema: type[envguard.Settings], project_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A project whose only source is a dotenv file is checked against that file alone,
+    whatever the developer's shell holds (and the class's own env_file is not read)."""
+    write(
+        project_dir,
+        {
+            "envguard.toml": '[env.production]\nsources = [{ dotenv = "prod.env" }]\n',
+            "prod.env": "NODE_ENV=production\n",
+            ".env": "PORT=1\nJWT_SECRET=from-dot-env\n",
+        },
+    )
+    monkeypatch.setenv("PORT", "8080")
+    monkeypatch.setenv("JWT_SECRET", "from-the-shell")
+
+    outcome = evaluate(schema, env="production")
+
+    assert outcome.settings is None
+    missing = {p.key for p in outcome.problems if p.code == "missing"}
+    assert ("PORT" in missing) is (schema is SelfReferencing)
+    assert ("JWT_SECRET" in missing) is (schema is Web)
