@@ -67,3 +67,44 @@ def paired_medians(
                 fn()
             times[name].append((time.perf_counter() - start) / number)
     return {name: statistics.median(ts) for name, ts in times.items()}
+
+
+def make_rich_models(n: int) -> tuple[type[BaseSettings], type[BaseSettings], dict[str, str]]:
+    """Two equivalent classes with ``n`` fields that use what real settings classes use,
+    and the environment that sets them all.
+
+    A quarter each: plain fields under ``env_prefix="APP_"``; fields read through
+    ``AliasChoices`` (set by the second choice); nested models set through
+    ``env_nested_delimiter="__"`` (``APP_DB_0001__HOST``); JSON-decoded ``list[int]``.
+    """
+    from pydantic import AliasChoices, BaseModel, Field
+
+    class Db(BaseModel):
+        host: str
+        port: int = 5432
+
+    fields: dict[str, object] = {}
+    env: dict[str, str] = {}
+    for i in range(n):
+        kind = i % 4
+        if kind == 0:
+            fields[f"plain_{i:04d}"] = (str, ...)
+            env[f"APP_PLAIN_{i:04d}"] = f"value-{i}"
+        elif kind == 1:
+            choices = AliasChoices(f"FIRST_{i:04d}", f"SECOND_{i:04d}")
+            fields[f"aliased_{i:04d}"] = (int, Field(validation_alias=choices))
+            env[f"SECOND_{i:04d}"] = str(i)
+        elif kind == 2:
+            fields[f"db_{i:04d}"] = (Db, ...)
+            env[f"APP_DB_{i:04d}__HOST"] = f"db{i}.internal"
+            env[f"APP_DB_{i:04d}__PORT"] = str(5000 + i)
+        else:
+            fields[f"ports_{i:04d}"] = (list[int], ...)
+            env[f"APP_PORTS_{i:04d}"] = f"[{i}, {i + 1}, {i + 2}]"
+    config = {"env_prefix": "APP_", "env_nested_delimiter": "__"}
+    made = []
+    for name, base in (("EgRich", envguard.Settings), ("PsRich", BaseSettings)):
+        model = create_model(name, __base__=base, **fields)  # type: ignore[call-overload]
+        model.model_config.update(config)  # type: ignore[typeddict-item]
+        made.append(model)
+    return made[0], made[1], env

@@ -1,5 +1,8 @@
 """`envguard.load()` steady state vs pydantic-settings, from the process environment.
 
+Two tables: classes of plain ``int``/``str`` fields, and classes that use aliases, a
+prefix, nested models and JSON-decoded lists (see ``make_rich_models``).
+
 Run: .venv/bin/python benchmarks/bench_load.py [N ...]
 """
 
@@ -8,19 +11,29 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
+from collections.abc import Callable
 
-from _common import fmt, make_models, median_seconds, values
+from _common import fmt, make_models, make_rich_models, median_seconds, values
 
 import envguard
 
 
 def main(sizes: list[int]) -> None:
-    print(
-        f"{'vars':>6} {'envguard.load':>14} {'per var':>9} {'pydantic-settings':>18} {'ratio':>6}"
-    )
+    for title, factory in (("plain fields", _plain), ("rich fields", make_rich_models)):
+        print(title)
+        _table(sizes, factory)
+
+
+def _plain(n: int) -> tuple[type, type, dict[str, str]]:
+    eg, ps = make_models(n)
+    return eg, ps, values(n)
+
+
+def _table(sizes: list[int], factory: Callable[[int], tuple[type, type, dict[str, str]]]) -> None:
+    head = ("fields", "envguard.load", "per field", "pydantic-settings", "ratio")
+    print(" ".join(f"{h:>{w}}" for h, w in zip(head, (6, 14, 9, 18, 6), strict=True)))
     for n in sizes:
-        eg, ps = make_models(n)
-        env = values(n)
+        eg, ps, env = factory(n)
         os.environ.update(env)
         try:
             with tempfile.TemporaryDirectory() as empty:

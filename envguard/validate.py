@@ -81,11 +81,11 @@ def classify(view: SchemaView, resolution: Resolution) -> Redactor:
     for layer in resolution.layers:
         ambient = layer.matching != "dotenv"
         for name, value in layer.values.items():
-            row = view.field_of(name)
-            if row is None and ambient and not view.concerns(name):
+            key = norm(name)
+            row = view.field_of_norm(key)
+            if row is None and ambient and not view.carries_prefix(key):
                 continue
             declared = row.secret if row is not None else None
-            key = norm(name)
             if declared is False:
                 public.add(key)
             elif is_secret(declared, name, value.text, value.sensitive):

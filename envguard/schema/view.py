@@ -35,6 +35,8 @@ from pydantic.types import Strict
 from pydantic_settings import BaseSettings, EnvSettingsSource
 from pydantic_settings.sources import PydanticBaseSettingsSource
 from pydantic_settings.sources.types import EnvNoneType, ForceDecode, NoDecode
+from pydantic_settings.sources.utils import _get_field_metadata
+from pydantic_settings.version import VERSION as PS_VERSION
 
 from envguard.report import Problem
 from envguard.resolve import Layer
@@ -74,6 +76,10 @@ class Row(NamedTuple):
         prefixes: ``env + delimiter`` of each name, when nested variables can set the field.
         secret: the schema's declaration (``SecretStr`` anywhere in the field's type counts),
             False for a field declared public, None when undeclared.
+        json: for a complex field whose value pydantic-settings decodes as plain JSON and
+            passes on unchanged unless it is an object (a list, a set, a tuple: no union, no
+            ``AliasPath``, no enum names), whether it is decoded (False under ``NoDecode``);
+            None for every other field.
     """
 
     field: str
@@ -85,6 +91,7 @@ class Row(NamedTuple):
     simple: bool
     prefixes: tuple[str, ...]
     secret: bool | None
+    json: bool | None = None
 
 
 @dataclass(slots=True)
@@ -105,10 +112,30 @@ class Read:
 
 
 class _Reader(EnvSettingsSource):
-    """pydantic-settings' environment source, reading the mapping it is handed."""
+    """pydantic-settings' environment source, reading the mapping it is handed.
+
+    What it works out about a field (its names, whether it is complex) depends on the
+    field alone, so it is remembered for the life of the reader (one ``read``); the cache
+    holds the field, so an ``id`` in a key is never reused while the reader lives.
+    """
 
     def _load_env_vars(self) -> Mapping[str, str | None]:
         return {}
+
+    def _extract_field_info(self, field: FieldInfo, field_name: str, *rest: Any) -> Any:
+        cache: dict[tuple[Any, ...], Any] = self.__dict__.setdefault("_eg_info", {})
+        key = (id(field), field_name, *map(id, rest))
+        hit = cache.get(key)
+        if hit is None:
+            hit = cache[key] = (field, rest, super()._extract_field_info(field, field_name, *rest))
+        return hit[2]
+
+    def _field_is_complex(self, field: FieldInfo) -> tuple[bool, bool]:
+        cache: dict[int, Any] = self.__dict__.setdefault("_eg_complex", {})
+        hit = cache.get(id(field))
+        if hit is None:
+            hit = cache[id(field)] = (field, super()._field_is_complex(field))
+        return hit[1]
 
 
 def _plain(annotation: Any, seen: set[int] | None = None) -> bool:
@@ -180,6 +207,7 @@ class SchemaView:
         self._by_env: dict[str, Row] = {}
         self._by_key: dict[str, Row] = {}
         self._nested: dict[str, Row] = {}
+        self._nested_rows: dict[str, list[Row]] = {}
         for row in rows:
             for env in row.envs:
                 self._by_env.setdefault(env, row)
@@ -187,6 +215,7 @@ class SchemaView:
                 self._by_key.setdefault(key, row)
             for prefix in row.prefixes:
                 self._nested.setdefault(prefix, row)
+                self._nested_rows.setdefault(prefix, []).append(row)
         self.known = sorted(
             {s.name for s in self.specs} | {a for s in self.specs for a in s.aliases}
         )
@@ -206,7 +235,10 @@ class SchemaView:
 
     def field_of(self, name: str) -> Row | None:
         """The field variable ``name`` sets (by any spelling, or as a nested key), or None."""
-        norm = self.norm(name)
+        return self.field_of_norm(self.norm(name))
+
+    def field_of_norm(self, norm: str) -> Row | None:
+        """:meth:`field_of` for a name already passed through :meth:`norm`."""
         row = self._by_env.get(norm)
         if row is not None or not self._nested:
             return row
@@ -225,9 +257,12 @@ class SchemaView:
 
     def concerns(self, name: str) -> bool:
         """Whether ``name`` concerns this schema: it sets a field, or carries its prefix."""
-        return self.field_of(name) is not None or bool(
-            self.prefix and self.norm(name).startswith(self.prefix)
-        )
+        norm = self.norm(name)
+        return self.field_of_norm(norm) is not None or self.carries_prefix(norm)
+
+    def carries_prefix(self, norm: str) -> bool:
+        """Whether a normalized name carries the schema's ``env_prefix``."""
+        return bool(self.prefix) and norm.startswith(self.prefix)
 
     # -- building ------------------------------------------------------------------------
 
@@ -251,7 +286,7 @@ class SchemaView:
             none_key = last_key
         else:
             none_key = preferred_key
-        is_complex, _ = reader._field_is_complex(info)
+        is_complex, allow_failure = reader._field_is_complex(info)
         simple = (
             not is_complex
             and not any(complexity)
@@ -275,10 +310,25 @@ class SchemaView:
                 spellings.append(shown)
         decodes = (is_complex or any(complexity)) and _decodes(info, self.model.model_config)
         spec = build_spec(name, info, keys[0], tuple(spellings), decode_json=decodes)
+        plain_json = (
+            is_complex
+            and not allow_failure
+            and not any(complexity)
+            and not (self.parse_enums and _has_enum(info.annotation))
+        )
         # No FieldInfo is kept: its annotation may name the class (a self-referencing
         # model), and the view must not keep its class alive.
         return Row(
-            name, spec, envs, tuple(keys), complexity, none_key, simple, prefixes, spec.secret
+            name,
+            spec,
+            envs,
+            tuple(keys),
+            complexity,
+            none_key,
+            simple,
+            prefixes,
+            spec.secret,
+            decodes if plain_json else None,
         )
 
     # -- reading an environment -----------------------------------------------------------
@@ -287,7 +337,8 @@ class SchemaView:
         """The mapping pydantic-settings would validate for these layers (later ones win),
         with the variables behind each value."""
         out = Read()
-        reads = [self._read_layer(layer, out) for layer in layers]
+        reader = _Reader(self.model) if self._rich else None
+        reads = [self._read_layer(layer, out, reader) for layer in layers]
         data: dict[str, Any] = {}
         bindings = out.bindings
         for layer_data, layer_bindings in reads:
@@ -328,7 +379,7 @@ class SchemaView:
         return {k.lower(): (k, v) for k, v in items}
 
     def _read_layer(
-        self, layer: Layer, out: Read
+        self, layer: Layer, out: Read, reader: _Reader | None
     ) -> tuple[dict[str, Any], dict[str, list[Binding]]]:
         env = self._normalized(layer)
         data: dict[str, Any] = {}
@@ -337,10 +388,9 @@ class SchemaView:
             return data, bindings
         none_str = self.none_str if layer.matching != "secrets" else None
         get = env.get
-        reader = _Reader(self.model) if self._rich else None
-        nested_keys: list[str] = []
+        nested: dict[str, list[Binding]] = {}
         if self.delimiter and self._nests and layer.matching != "secrets":
-            nested_keys = [k for k in env if self.delimiter in k]
+            nested = self._nested_bindings(env)
         for row in self.rows:
             hit, found = -1, None
             for index, name in enumerate(row.envs):
@@ -349,10 +399,12 @@ class SchemaView:
                     hit = index
                     break
             if not row.simple:
+                offered = nested.get(row.field, [])
+                if self._read_json(row, hit, found, offered, none_str, layer, data, bindings, out):
+                    continue
                 # pydantic-settings' own code, fed only what can concern the field.
                 assert reader is not None  # built when a row is not simple
-                nested = self._nested_bindings(row, env, nested_keys)
-                self._read_rich(reader, row, found, nested, none_str, layer, data, bindings, out)
+                self._read_rich(reader, row, found, offered, none_str, layer, data, bindings, out)
             elif found is not None:
                 spelling, value = found
                 text: Any = value.text
@@ -363,18 +415,63 @@ class SchemaView:
             self._extras(env, data, bindings, out)
         return data, bindings
 
-    def _nested_bindings(
-        self, row: Row, env: dict[str, tuple[str, Value]], nested_keys: list[str]
-    ) -> list[Binding]:
-        """The layer's variables that set keys nested in the field (``DB__HOST``)."""
-        out = []
-        for norm in nested_keys if row.prefixes else ():
-            prefix = next((p for p in row.prefixes if norm.startswith(p)), None)
-            if prefix is not None:
-                spelling, value = env[norm]
-                rest = norm[len(prefix) :].split(self.delimiter, self.maxsplit)
-                out.append(Binding(spelling, value, tuple(rest)))
+    def _nested_bindings(self, env: dict[str, tuple[str, Value]]) -> dict[str, list[Binding]]:
+        """The layer's variables that set keys nested in a field (``DB__HOST``), by field,
+        in the layer's order. A variable is offered to every field one of whose
+        ``name + delimiter`` prefixes it starts with, as pydantic-settings offers it."""
+        delimiter = self.delimiter or ""
+        step = len(delimiter)
+        out: dict[str, list[Binding]] = {}
+        for norm, (spelling, value) in env.items():
+            cut = norm.find(delimiter)
+            if cut == -1:
+                continue
+            candidates: list[Row] = []
+            while cut != -1:
+                for row in self._nested_rows.get(norm[: cut + step], ()):
+                    if row not in candidates:
+                        candidates.append(row)
+                cut = norm.find(delimiter, cut + 1)
+            for row in candidates:
+                prefix = next(p for p in row.prefixes if norm.startswith(p))
+                rest = norm[len(prefix) :].split(delimiter, self.maxsplit)
+                out.setdefault(row.field, []).append(Binding(spelling, value, tuple(rest)))
         return out
+
+    def _read_json(
+        self,
+        row: Row,
+        hit: int,
+        found: tuple[str, Value] | None,
+        nested: list[Binding],
+        none_str: str | None,
+        layer: Layer,
+        data: dict[str, Any],
+        bindings: dict[str, list[Binding]],
+        out: Read,
+    ) -> bool:
+        """A complex field set by one variable holding a JSON array (or any JSON but an
+        object), read inline as ``EnvSettingsSource.prepare_field_value`` reads it: decoded
+        (unless ``NoDecode``), malformed JSON an error. False when the field needs
+        pydantic-settings' own methods (nested variables, an object, ``None`` strings)."""
+        if row.json is None or found is None or nested or layer.matching == "secrets":
+            return False
+        text = found[1].text
+        if none_str is not None and text == none_str:
+            return False
+        value: Any = text
+        if row.json:
+            try:
+                value = json.loads(text)
+            except ValueError:
+                out.problems.append(_json_problem(found))
+                return True
+        if isinstance(value, dict):
+            return False
+        key = row.keys[hit]
+        data[key] = value
+        bindings[key] = [Binding(*found)]
+        return True
 
     def _read_rich(
         self,
@@ -464,6 +561,9 @@ class SchemaView:
                     out.extras.add(stripped)
             return
         allowed = self.extra != "forbid"
+        # Before 2.16 pydantic-settings compared the prefix as written with the normalized
+        # name, so a prefix in upper case was never stripped from an extra.
+        prefix = prefix if _EXTRAS_NORMALIZED_PREFIX else self.raw_prefix
         for norm, (spelling, value) in env.items():
             if not value.text or norm in data:
                 continue
@@ -477,16 +577,16 @@ class SchemaView:
             out.extras.add(key)
 
 
+_EXTRAS_NORMALIZED_PREFIX = tuple(int(p) for p in PS_VERSION.split(".")[:2]) >= (2, 16)
+
+
 def _decodes(info: FieldInfo, config: Mapping[str, Any]) -> bool:
-    """Whether a complex field's value is JSON-decoded (``decode_complex_value``'s rule):
-    not with ``NoDecode``, nor with ``enable_decoding=False`` unless ``ForceDecode``."""
-    metadata = list(info.metadata)
-    if typing.get_origin(info.annotation) is typing.Annotated:
-        metadata += typing.get_args(info.annotation)[1:]
-    if any(m is NoDecode or isinstance(m, NoDecode) for m in metadata):
-        return False
-    forced = any(m is ForceDecode or isinstance(m, ForceDecode) for m in metadata)
-    return config.get("enable_decoding") is not False or forced
+    """Whether a complex field's value is JSON-decoded: ``decode_complex_value``'s rule,
+    on the metadata pydantic-settings collects (a type alias's included)."""
+    metadata = _get_field_metadata(info)
+    return NoDecode not in metadata and (
+        config.get("enable_decoding") is not False or ForceDecode in metadata
+    )
 
 
 def _by_name(config: Mapping[str, Any]) -> bool:
