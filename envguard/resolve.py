@@ -1,13 +1,13 @@
 """Fetch an environment's sources and merge them by precedence, keeping every origin.
 
-Local sources are read inline. Remote sources are fetched concurrently on daemon threads:
-the resolver stops waiting at the overall deadline, so a server that trickles bytes cannot
-stretch a run, and an abandoned thread never delays interpreter exit.
+Local sources are read inline. Remote sources are fetched concurrently through
+:mod:`envguard.sources._bounded`: the resolver stops waiting at the overall deadline, so a
+server that trickles bytes cannot stretch a run, and an abandoned call never delays
+interpreter exit.
 """
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
@@ -15,6 +15,7 @@ from typing import NamedTuple
 
 from envguard.errors import ConfigError
 from envguard.report import Problem
+from envguard.sources._bounded import UNFINISHED, Calls, TooManyAbandoned
 from envguard.sources._retry import Deadline
 from envguard.sources.base import Fetched, Source, Value
 
@@ -94,29 +95,20 @@ class Resolution:
         return all(s.ok for s in self.statuses)
 
 
+@dataclass(frozen=True, slots=True, eq=False)
 class _Job:
-    """One unit of fetching on a daemon thread: a single source or a group of one kind."""
+    """One unit of fetching: a single source or a group of one kind that batches."""
 
-    def __init__(self, sources: Sequence[Source], deadline: Deadline) -> None:
-        self.sources = list(sources)
-        self.results: list[Fetched | BaseException] | None = None
-        self.seconds = 0.0
-        self.done = threading.Event()
-        self._deadline = deadline
+    sources: list[Source]
+    deadline: Deadline
 
-    def run(self) -> None:
+    def __call__(self) -> tuple[list[Fetched | BaseException], float]:
         start = time.perf_counter()
-        try:
-            if len(self.sources) == 1:
-                self.results = [_fetch_one(self.sources[0], self._deadline)]
-            else:
-                self.results = _fetch_group(self.sources, self._deadline)
-        finally:
-            self.seconds = time.perf_counter() - start
-            self.done.set()
-
-    def start(self) -> None:
-        threading.Thread(target=self.run, name="envguard-fetch", daemon=True).start()
+        if len(self.sources) == 1:
+            results = [_fetch_one(self.sources[0], self.deadline)]
+        else:
+            results = _fetch_group(self.sources, self.deadline)
+        return results, time.perf_counter() - start
 
 
 def _fetch_one(source: Source, deadline: Deadline) -> Fetched | BaseException:
@@ -203,11 +195,14 @@ def resolve(sources: Sequence[Source], *, env: str, deadline: Deadline | float) 
     if not isinstance(deadline, Deadline):
         deadline = Deadline(deadline)
     jobs = _plan(sources, deadline)
-    started: set[int] = set()
-    for job in jobs.values():
-        if id(job) not in started:
-            started.add(id(job))
-            job.start()
+    unique = list({id(job): job for job in jobs.values()}.values())
+    calls: Calls[tuple[list[Fetched | BaseException], float]] | None = None
+    refused: TooManyAbandoned | None = None
+    if unique:
+        try:
+            calls = Calls(unique, deadline, name="envguard-fetch")
+        except TooManyAbandoned as exc:
+            refused = exc
 
     # Local sources are read while the remote ones are in flight, then all are merged in
     # precedence order.
@@ -217,6 +212,8 @@ def resolve(sources: Sequence[Source], *, env: str, deadline: Deadline | float) 
             start = time.perf_counter()
             local[index] = (_fetch_one(source, deadline), time.perf_counter() - start)
 
+    done = calls.wait() if calls is not None else [refused or UNFINISHED] * len(unique)
+    finished = {id(job): outcome for job, outcome in zip(unique, done, strict=True)}
     result = Resolution(env=env)
     for index, source in enumerate(sources):
         outcome: Fetched | BaseException | None
@@ -224,10 +221,13 @@ def resolve(sources: Sequence[Source], *, env: str, deadline: Deadline | float) 
         if pending is None:
             outcome, seconds = local[index]
         else:
-            finished = pending.done.wait(deadline.remaining())
-            results = pending.results if finished else None
-            outcome = results[pending.sources.index(source)] if results else None
-            seconds = pending.seconds if finished else deadline.seconds
+            answer = finished[id(pending)]
+            if isinstance(answer, tuple):
+                results, seconds = answer
+                outcome = results[pending.sources.index(source)]
+            else:  # unfinished at the deadline (or, never expected, a job that raised)
+                outcome = answer if isinstance(answer, BaseException) else None
+                seconds = deadline.seconds
         _merge(result, source, outcome, seconds, deadline)
     return result
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from functools import partial
 from typing import Any, Final, NamedTuple, TypeVar
@@ -29,6 +28,7 @@ from envguard.sources._aws_errors import (
     classify_code,
     is_transient,
 )
+from envguard.sources._bounded import Calls, TooManyAbandoned, Unfinished
 from envguard.sources._retry import Deadline, call_with_retry
 from envguard.sources.base import BuildContext
 
@@ -274,22 +274,22 @@ class ClientCache:
 
 
 def run_bounded(tasks: Sequence[Callable[[], T]], deadline: Deadline) -> list[T | None]:
-    """Run ``tasks`` on worker threads; ``None`` for each one unfinished at the deadline.
+    """Run ``tasks`` (at most :data:`MAX_WORKERS` at once); ``None`` for each unfinished.
 
-    Tasks must not raise: they return a result or a classified failure. An unfinished
-    worker is abandoned; its own socket timeout (at most the deadline) ends it.
+    Tasks must not raise: they return a result or a classified failure. An unfinished call
+    is abandoned (:mod:`envguard.sources._bounded`); its own socket timeout ends it.
     """
     if not tasks:
         return []
-    pool = ThreadPoolExecutor(
-        max_workers=min(len(tasks), MAX_WORKERS), thread_name_prefix=THREAD_PREFIX
-    )
     try:
-        futures = [pool.submit(task) for task in tasks]
-        done, _ = wait(futures, timeout=deadline.remaining() + _GRACE)
-    finally:
-        pool.shutdown(wait=False, cancel_futures=True)
-    return [f.result() if f in done else None for f in futures]
+        calls = Calls(tasks, deadline, workers=MAX_WORKERS, name=THREAD_PREFIX)
+    except TooManyAbandoned:
+        return [None] * len(tasks)
+    outcomes = calls.wait(grace=_GRACE)
+    for outcome in outcomes:
+        if isinstance(outcome, BaseException):
+            raise outcome  # a task broke its contract: a bug, not a source failure
+    return [None if isinstance(o, Unfinished) else o for o in outcomes]  # type: ignore[misc]
 
 
 class SdkLogFilter(logging.Filter):

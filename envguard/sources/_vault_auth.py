@@ -19,9 +19,10 @@ from urllib.parse import quote
 
 from envguard._imports import require
 from envguard.errors import SourceDenied, SourceError, SourceUnavailable
+from envguard.sources._bounded import bounded
 from envguard.sources._retry import Deadline, call_with_retry
 from envguard.sources._vault_config import VaultConfig, proxies_for
-from envguard.sources._vault_errors import CallTimedOut, Failure, is_transient, translate
+from envguard.sources._vault_errors import Failure, is_transient, translate
 
 __all__ = ["DEFAULT_ADDR", "VaultConnection"]
 
@@ -35,32 +36,6 @@ READ_CAP = 30.0
 _TRUE = {"1", "t", "T", "TRUE", "true", "True"}
 _FALSE = {"0", "f", "F", "FALSE", "false", "False"}
 _LOGIN_REFUSED = {"vault_bad_request", "vault_token_invalid", "vault_permission_denied"}
-
-
-def _bounded(call: Callable[[], T], deadline: Deadline) -> T:
-    """Run ``call`` in a daemon thread and stop waiting when ``deadline`` passes.
-
-    requests' read timeout applies to each read, so a server trickling one byte at a time
-    never trips it; only giving up on the thread bounds the total time. An abandoned call
-    ends on its own when the server closes the connection.
-    """
-    box: list[tuple[bool, Any]] = []
-
-    def run() -> None:
-        try:
-            box.append((True, call()))
-        except BaseException as exc:  # noqa: BLE001 - handed to the waiting thread below
-            box.append((False, exc))
-
-    worker = threading.Thread(target=run, name="envguard-vault-call", daemon=True)
-    worker.start()
-    worker.join(deadline.remaining())
-    if not box:
-        raise CallTimedOut
-    ok, result = box[0]
-    if ok:
-        return result  # type: ignore[no-any-return]
-    raise result
 
 
 class VaultConnection:
@@ -199,7 +174,7 @@ class VaultConnection:
 
         def attempt() -> Any:
             timeout = (deadline.timeout(CONNECT_CAP), deadline.timeout(READ_CAP))
-            return _bounded(lambda: send(timeout), deadline)
+            return bounded(lambda: send(timeout), deadline, name="envguard-vault-call")
 
         try:
             return call_with_retry(attempt, is_transient=is_transient, deadline=deadline)

@@ -22,7 +22,6 @@ if TYPE_CHECKING:
 __all__ = [
     "RULES",
     "UNKNOWN",
-    "CallTimedOut",
     "Failure",
     "Rule",
     "classify",
@@ -145,15 +144,11 @@ RULES: dict[str, Rule] = {
     ),
     # --- envguard's own deadline ----------------------------------------------------------
     "envguard.sources._retry.DeadlineExceeded": _TIMEOUT,
-    "envguard.sources._vault_errors.CallTimedOut": _TIMEOUT,
+    "envguard.sources._bounded.CallTimedOut": _TIMEOUT,
 }
 
 #: Anything else (a bug in envguard or hvac): reported by class name only, never retried.
 UNKNOWN = Rule(False, SourceError, "vault_error", "unexpected error talking to Vault at {addr}")
-
-
-class CallTimedOut(Exception):
-    """A Vault call was still running when the deadline passed (a trickling server)."""
 
 
 class Failure(Exception):

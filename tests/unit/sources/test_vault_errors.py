@@ -20,11 +20,11 @@ from envguard.errors import (
     SourceNotFound,
     SourceUnavailable,
 )
+from envguard.sources._bounded import CallTimedOut
 from envguard.sources._retry import Deadline, DeadlineExceeded
 from envguard.sources._vault_errors import (
     RULES,
     UNKNOWN,
-    CallTimedOut,
     Failure,
     classify,
     connection_detail,
@@ -52,7 +52,7 @@ def test_no_rule_names_a_class_that_does_not_exist() -> None:
         "hvac.exceptions": hvac.exceptions,
         "requests.exceptions": requests.exceptions,
         "envguard.sources._retry": sys.modules["envguard.sources._retry"],
-        "envguard.sources._vault_errors": sys.modules["envguard.sources._vault_errors"],
+        "envguard.sources._bounded": sys.modules["envguard.sources._bounded"],
     }
     for name in RULES:
         module, _, attr = name.rpartition(".")
