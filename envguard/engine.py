@@ -19,9 +19,9 @@ from pydantic_settings import BaseSettings
 
 from envguard._implicit import implicit_sources
 from envguard._secrecy import is_secret
-from envguard.errors import ConfigError, ProjectError, SourceError
+from envguard.errors import ConfigError, ProjectError, SourceError, SourceUnavailable
 from envguard.project import Project, load_project
-from envguard.report import Problem, Redactor
+from envguard.report import Problem, Redactor, exit_code_for
 from envguard.resolve import Resolution, resolve
 from envguard.schema.loader import SchemaRef, load_schema
 from envguard.schema.view import Binding, Read, Row, SchemaView, view_of
@@ -40,18 +40,6 @@ __all__ = [
     "relevant_keys",
     "source_statuses",
 ]
-
-
-def exit_code_for(problems: list[Problem]) -> int:
-    """0 when no errors; else 2 (project), 3 (a source unread), or 1 (invalid)."""
-    categories = {p.category for p in problems if p.severity == "error"}
-    if not categories:
-        return 0
-    if "project" in categories:
-        return 2
-    if "source" in categories:
-        return 3
-    return 1
 
 
 @dataclass(slots=True)
@@ -89,7 +77,9 @@ class Outcome:
 
     def error(self) -> ConfigError:
         """The exception matching :attr:`exit_code` (only meaningful when it is non-zero)."""
-        cls = {2: ProjectError, 3: SourceError}.get(self.exit_code, ConfigError)
+        cls = {2: ProjectError, 3: SourceError, 4: SourceUnavailable}.get(
+            self.exit_code, ConfigError
+        )
         return cls(self.problems, env=self.env)
 
     def bindings(self, row: Row) -> list[Binding]:

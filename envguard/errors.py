@@ -3,12 +3,17 @@
 ::
 
     ValueError
-    └── ConfigError                 configuration is invalid ............... exit 1
+    └── ConfigError                 a value is wrong: fix it ............... exit 1
         ├── ProjectError            project file, schema or usage error .... exit 2
-        └── SourceError             a source could not be read ............. exit 3
-            ├── SourceUnavailable   unreachable, timed out, sealed, 5xx
+        └── SourceError             a source refused or lacks what was
+            │                       asked: fix access or the reference ..... exit 3
             ├── SourceDenied        authentication failed or access denied
-            └── SourceNotFound      the path, file or secret does not exist
+            ├── SourceNotFound      the path, file or secret does not exist
+            └── SourceUnavailable   unreachable, timed out, sealed, 5xx,
+                                    throttled: retrying may help ........... exit 4
+
+When one report holds problems of several kinds, the exception (and exit code) is the first
+that applies of 2, 3, 4, 1 (:func:`envguard.report.exit_code_for`).
 
 Every error carries a list of redaction-safe :class:`~envguard.report.Problem` objects;
 ``str(err)`` is the full human report. Errors are raised outside the ``except`` block that
@@ -22,7 +27,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, ClassVar
 
 if TYPE_CHECKING:
-    from envguard.report import Problem
+    from envguard.report import Category, Problem
 
 __all__ = [
     "ConfigError",
@@ -35,7 +40,7 @@ __all__ = [
 
 
 class ConfigError(ValueError):
-    """The configuration is invalid: raised by :func:`envguard.load` (exit code 1).
+    """The configuration's content is wrong: raised by :func:`envguard.load` (exit code 1).
 
     Attributes:
         problems: every problem found, errors and warnings, in report order.
@@ -43,6 +48,8 @@ class ConfigError(ValueError):
     """
 
     exit_code: ClassVar[int] = 1
+    #: the category a source's problems take when the source raises this error.
+    category: ClassVar[Category] = "validation"
 
     def __init__(self, problems: Iterable[Problem], *, env: str | None = None) -> None:
         self.problems: list[Problem] = list(problems)
@@ -80,20 +87,26 @@ class ProjectError(ConfigError):
     """
 
     exit_code: ClassVar[int] = 2
+    category: ClassVar[Category] = "project"
 
 
 class SourceError(ConfigError):
-    """A source could not be read, so validation is incomplete (exit code 3).
+    """A source refused or lacks what was asked, so validation is incomplete (exit code 3).
 
     Raised by a source's ``fetch``; :func:`envguard.load` collects the problems of every
     failing source and raises one ``SourceError`` listing them with any other problems.
     """
 
     exit_code: ClassVar[int] = 3
+    category: ClassVar[Category] = "source"
 
 
 class SourceUnavailable(SourceError):
-    """The source did not answer in time: connection refused, timeout, 5xx, sealed Vault."""
+    """The source is unavailable right now, so retrying may help (exit code 4): connection
+    refused, timeout, 5xx, a sealed Vault, throttling that outlasted the retries."""
+
+    exit_code: ClassVar[int] = 4
+    category: ClassVar[Category] = "unavailable"
 
 
 class SourceDenied(SourceError):

@@ -11,14 +11,47 @@ from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any, Literal
 
-__all__ = ["MASK", "Problem", "Redactor", "render_github", "render_json", "render_text"]
+__all__ = [
+    "EXIT_CODES",
+    "EXIT_UNAVAILABLE",
+    "MASK",
+    "Problem",
+    "Redactor",
+    "exit_code_for",
+    "render_github",
+    "render_json",
+    "render_text",
+]
 
 MASK = "********"
 
 Severity = Literal["error", "warning"]
 
-#: Problem categories decide the exit code: ``project`` → 2, ``source`` → 3, else 1.
-Category = Literal["validation", "source", "project"]
+#: What a problem asks the user to fix, which is what the exit code names (see
+#: :data:`EXIT_CODES`): ``validation`` a value (1), ``project`` envguard's set-up (2),
+#: ``source`` access or a reference (3), ``unavailable`` nothing: retrying may help (4).
+Category = Literal["validation", "project", "source", "unavailable"]
+
+#: Each category's exit code, and (in precedence order, when several apply) the headline
+#: of its report.
+EXIT_CODES: dict[Category, int] = {"project": 2, "source": 3, "unavailable": 4, "validation": 1}
+#: The exit code after which retrying may help.
+EXIT_UNAVAILABLE = EXIT_CODES["unavailable"]
+_HEADLINES = {
+    1: "invalid configuration{where}",
+    2: "invalid project or schema{where}",
+    3: "could not read a source{where}",
+    4: "a source is unavailable{where} (retrying may help)",
+}
+
+
+def exit_code_for(problems: Iterable[Problem]) -> int:
+    """0 when no errors; else 2, 3, 4 or 1, the first that applies in that order."""
+    categories = {p.category for p in problems if p.severity == "error"}
+    for category, code in EXIT_CODES.items():
+        if category in categories:
+            return code
+    return 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,7 +152,7 @@ def render_text(problems: Sequence[Problem], *, env: str | None = None) -> str:
     where = f" for environment {env!r}" if env else ""
     if errors:
         noun = "problem" if errors == 1 else "problems"
-        head = f"invalid configuration{where}: {errors} {noun}"
+        head = f"{_HEADLINES[exit_code_for(items)].format(where=where)}: {errors} {noun}"
     else:
         head = f"configuration{where} is valid"
     if warnings:

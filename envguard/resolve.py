@@ -163,14 +163,27 @@ def _timeout_problem(source: Source, deadline: Deadline) -> Problem:
         source=source.describe(),
         code="source_timeout",
         message=f"{source.describe()}: no answer within the {deadline.seconds:g}s deadline",
-        category="source",
+        category="unavailable",
     )
 
 
 def _failure_problems(source: Source, exc: BaseException) -> list[Problem]:
-    if isinstance(exc, ConfigError):  # SourceError, or ProjectError (e.g. a missing extra)
+    if isinstance(exc, ConfigError):
+        # The error's class says what to fix (a value, access, or wait and retry); a set-up
+        # problem (a missing extra raises ProjectError) stays one.
         return [
-            p if p.category != "validation" else replace(p, category="source") for p in exc.problems
+            p if p.category in ("project", exc.category) else replace(p, category=exc.category)
+            for p in exc.problems
+        ]
+    if isinstance(exc, TooManyAbandoned):
+        return [
+            Problem(
+                key=None,
+                source=source.describe(),
+                code="source_timeout",
+                message=f"{source.describe()}: not read: {exc}",
+                category="unavailable",
+            )
         ]
     # An unexpected exception from a source: report its type only; its message could
     # carry a value.

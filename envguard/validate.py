@@ -11,6 +11,10 @@ inside the ``except`` block and returned after it, so no exception chain carries
 from __future__ import annotations
 
 import difflib
+import inspect
+import os
+import sysconfig
+import traceback
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -20,7 +24,7 @@ from pydantic.errors import PydanticUserError
 from pydantic_settings import BaseSettings
 
 from envguard._secrecy import is_secret
-from envguard.errors import ProjectError
+from envguard.errors import ConfigError, ProjectError
 from envguard.report import Problem, Redactor
 from envguard.resolve import Resolution
 from envguard.schema.view import Binding, Read, Row, SchemaView, view_of
@@ -266,6 +270,73 @@ def _add_strings(redactor: Redactor, decoded: Any) -> None:
             todo.extend(item)
 
 
+def _library_dirs() -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """Where envguard, pydantic and the standard library live; and every site directory."""
+    import pydantic
+    import pydantic_core
+    import pydantic_settings
+
+    import envguard
+
+    modules = (pydantic, pydantic_core, pydantic_settings, envguard)
+    libraries = [os.path.dirname(m.__file__ or "") for m in modules]
+    libraries.append(sysconfig.get_paths()["stdlib"])
+    sites = {sysconfig.get_paths()[k] for k in ("purelib", "platlib")}
+    return (
+        tuple(d + os.sep for d in libraries if d),
+        tuple(d + os.sep for d in sites if d),
+    )
+
+
+_LIBRARIES, _SITES = _library_dirs()
+
+
+def _user_frame(exc: BaseException) -> tuple[str, int, str] | None:
+    """The innermost frame of the user's own code in ``exc``'s traceback: outside
+    envguard, pydantic and the standard library, and outside site-packages when there is
+    such a frame (the schema called into a dependency that raised)."""
+    ours: tuple[str, int, str] | None = None
+    anywhere: tuple[str, int, str] | None = None
+    for frame, line in traceback.walk_tb(exc.__traceback__):
+        name = frame.f_code.co_filename
+        if not os.path.isabs(name) or name.startswith(_LIBRARIES):
+            continue
+        anywhere = (name, line, frame.f_code.co_name)
+        if not name.startswith(_SITES):
+            ours = anywhere
+    return ours or anywhere
+
+
+def _schema_code_failed(model: type[BaseSettings], exc: Exception) -> Problem:
+    """The problem for an exception pydantic does not turn into a validation error (a
+    validator, ``default_factory`` or ``model_post_init`` raising ``RuntimeError``,
+    ``KeyError``…): the user's file and line and the exception's type, never its message,
+    which may quote a value (a secret's, for all envguard knows)."""
+    where = _user_frame(exc)
+    if where is None:
+        try:
+            where = (inspect.getsourcefile(model) or "", 0, "")
+        except TypeError:
+            where = ("", 0, "")
+    file, line, function = where
+    shown = os.path.relpath(file) if file and not os.path.relpath(file).startswith("..") else file
+    place = f"{shown}:{line}: " if file and line else (f"{shown}: " if file else "")
+    inside = f" in {function}()" if function and function != "<module>" else ""
+    message = (
+        f"{place}the schema's code raised {type(exc).__name__}{inside} while validating "
+        f"{model.__qualname__} (its message is not shown: it may quote a value)"
+    )
+    return Problem(
+        None,
+        model.__qualname__,
+        "schema_code_failed",
+        message,
+        category="project",
+        file=shown or None,
+        line=line or None,
+    )
+
+
 def validate(
     model: type[M], resolution: Resolution, *, env: str, strict: bool = False
 ) -> Validated[M]:
@@ -304,6 +375,10 @@ def validate(
         settings = instantiate(model, read.data)
     except ValidationError as exc:
         problems += _errors(exc, view, read, failed)
+    except ConfigError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - the schema's own code raised: a set-up problem
+        problems.append(_schema_code_failed(model, exc))
     if any(p.severity == "error" for p in problems):
         settings = None
     problems.sort(key=lambda p: p.severity != "error")  # stable: errors, then warnings

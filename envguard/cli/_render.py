@@ -11,7 +11,7 @@ from typing import Any
 from envguard.cli._options import Format
 from envguard.engine import Outcome, exit_code_for, relevant_keys, source_statuses
 from envguard.errors import ConfigError
-from envguard.report import Problem, render_github, render_json, render_text
+from envguard.report import EXIT_UNAVAILABLE, Problem, render_github, render_json, render_text
 
 __all__ = ["counts", "emit", "emit_error", "outcome_payload", "render_outcome", "summary"]
 
@@ -44,6 +44,7 @@ def emit_error(error: ConfigError, fmt: Format) -> int:
                 {
                     "env": error.env,
                     "exit_code": code,
+                    "retryable": code == EXIT_UNAVAILABLE,
                     "problems": [p.to_dict() for p in error.problems],
                     "valid": False,
                 }
@@ -77,7 +78,8 @@ def _located(problem: Problem) -> str:
 def outcome_payload(outcome: Outcome) -> dict[str, Any]:
     """``check --format json``: the same on every machine for the same project and files.
 
-    Keys: ``env``, ``exit_code``, ``valid``, ``schema``, ``problems``; ``counts`` with
+    Keys: ``env``, ``exit_code``, ``retryable`` (exit code 4: a source is unavailable, so
+    retrying may help), ``valid``, ``schema``, ``problems``; ``counts`` with
     ``errors``, ``warnings``, ``variables`` (declared by the schema), ``sources`` and
     ``resolved_keys`` (resolved keys that the schema declares, that carry its
     ``env_prefix`` or that a file or secret store set: never the machine's unrelated
@@ -90,6 +92,7 @@ def outcome_payload(outcome: Outcome) -> dict[str, Any]:
     return {
         "env": outcome.env,
         "exit_code": outcome.exit_code,
+        "retryable": outcome.exit_code == EXIT_UNAVAILABLE,
         "valid": errors == 0,
         "schema": outcome.model.__name__,
         "counts": {

@@ -263,7 +263,11 @@ class Failure:
         if self.detail:
             message += f" ({self.detail})"
         return Problem(
-            key=None, source=source, code=self.rule.code, message=message, category="source"
+            key=None,
+            source=source,
+            code=self.rule.code,
+            message=message,
+            category=self.rule.error.category,
         )
 
     def error(self, *, source: str, what: str, action: str) -> SourceError:

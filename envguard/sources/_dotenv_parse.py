@@ -136,7 +136,7 @@ class _Parser:
                 code=code,
                 message=f"{self.file}:{line}: {message}",
                 severity=severity,
-                category="source",
+                category="validation",
                 file=self.file,
                 line=line,
             )

@@ -41,7 +41,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from envguard._imports import require
-from envguard.errors import ProjectError, SourceError, SourceNotFound
+from envguard.errors import ConfigError, ProjectError, SourceError, SourceNotFound
 from envguard.report import Problem
 from envguard.sources._aws_client import (
     AwsOptions,
@@ -228,7 +228,7 @@ class AwsSecretSource(_AwsSource):
                 results[index] = sources[index]._result(found[sources[index].ref])
         return [results[i] for i in range(len(sources))]
 
-    def _result(self, found: SecretText | Failure) -> Fetched | SourceError:
+    def _result(self, found: SecretText | Failure) -> Fetched | ConfigError:
         what = f"secret {self.secret_id!r}"
         if isinstance(found, Failure):
             return found.error(source=self.describe(), what=what, action=_GET_ACTION)
@@ -241,8 +241,8 @@ class AwsSecretSource(_AwsSource):
         # JSONDecodeError.doc is the whole secret: the error is dropped, never kept.
         with contextlib.suppress(ValueError, RecursionError):
             parsed = json.loads(found.text)
-        if parsed is _UNPARSED:
-            return self._shape("is not valid JSON")
+        if parsed is _UNPARSED:  # the secret's content is wrong: fix the value (exit 1)
+            return self._shape("is not valid JSON", ConfigError)
         if not isinstance(parsed, dict):
             return self._shape(f"holds a JSON {_json_kind(parsed)}, not an object")
         fetched = Fetched()
@@ -262,13 +262,12 @@ class AwsSecretSource(_AwsSource):
                 fetched.values[name] = Value(_as_text(value), origin, sensitive=True)
         return fetched
 
-    def _shape(self, why: str) -> SourceError:
+    def _shape(self, why: str, cls: type[ConfigError] = SourceError) -> ConfigError:
         message = f"secret {self.secret_id!r} {why}"
         if self.key is None and "binary" not in why:
             message += ': add key = "VAR" to read it as one variable'
-
-        problem = Problem(None, self.describe(), "aws_bad_secret_shape", message, category="source")
-        return SourceError([problem])
+        code = "aws_bad_secret_shape"
+        return cls([Problem(None, self.describe(), code, message, category=cls.category)])
 
 
 _UNPARSED = object()

@@ -23,7 +23,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from envguard.errors import SourceDenied, SourceError, SourceNotFound
+from envguard.errors import ConfigError, SourceDenied, SourceError, SourceNotFound
 from envguard.report import Problem
 from envguard.sources._dotenv_parse import parse_dotenv
 from envguard.sources.base import (
@@ -138,15 +138,15 @@ class DotenvSource(Source):
         message: str,
         *,
         line: int | None = None,
-        cls: type[SourceError] = SourceError,
-    ) -> SourceError:
+        cls: type[ConfigError] = SourceError,
+    ) -> ConfigError:
         where = f"{self.file}:{line}" if line is not None else self.file
         problem = Problem(
             key=None,
             source=self.describe() if line is None else f"{self.describe()}:{line}",
             code=code,
             message=f"{where}: {message}",
-            category="source",
+            category=cls.category,
             file=self.file,
             line=line,
         )
@@ -168,7 +168,7 @@ class DotenvSource(Source):
         Errors are built inside ``except`` and raised after it, so that no ``OSError`` is
         left as their ``__context__``.
         """
-        error: SourceError | None = None
+        error: ConfigError | None = None
         data = b""
         path = self._located()
         try:
@@ -201,14 +201,14 @@ class DotenvSource(Source):
             raise error
         return data
 
-    def _not_a_file(self, mode: int) -> SourceError:
+    def _not_a_file(self, mode: int) -> ConfigError:
         what = "is a directory" if stat.S_ISDIR(mode) else "is not a regular file"
         return self._error("dotenv_not_a_file", what)
 
-    def _too_large(self, size: int | None) -> SourceError:
+    def _too_large(self, size: int | None) -> ConfigError:
         shown = f"{size} bytes" if size is not None else f"over {MAX_DOTENV_BYTES} bytes"
         message = f"file is too large ({shown}; the limit is {MAX_DOTENV_BYTES} bytes)"
-        return self._error("dotenv_too_large", message)
+        return self._error("dotenv_too_large", message, cls=ConfigError)
 
     def _decode(self, data: bytes) -> str:
         bad: int | None = None
@@ -219,12 +219,13 @@ class DotenvSource(Source):
         if bad is not None:
             name = "UTF-8" if self.encoding == "utf-8" else self.encoding
             message = f"not valid {name} (the first invalid byte is on this line)"
-            raise self._error("dotenv_encoding", message, line=_line_of(data, bad))
+            raise self._error("dotenv_encoding", message, line=_line_of(data, bad), cls=ConfigError)
         nul = text.find("\0")
         if nul != -1:
             message = "contains a NUL byte, which no environment variable can hold"
             before = text[:nul].encode("utf-8", "surrogatepass")
-            raise self._error("dotenv_encoding", message, line=_line_of(before, len(before)))
+            line = _line_of(before, len(before))
+            raise self._error("dotenv_encoding", message, line=line, cls=ConfigError)
         return text
 
 

@@ -137,7 +137,7 @@ class VaultSource(Source):
                 source=self.describe(),
                 code=failure.code,
                 message=f"cannot read {self.describe()}: {failure.reason}",
-                category="source",
+                category=failure.error.category,
             )
             error: type[SourceError] = failure.error
         else:

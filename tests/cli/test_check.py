@@ -159,7 +159,7 @@ def test_source_that_cannot_be_read_exits_3(cli: Runner) -> None:
 
     assert (result.code, result.err) == (3, "")
     assert result.out == (
-        "invalid configuration for environment 'broken': 3 problems\n"
+        "could not read a source for environment 'broken': 3 problems\n"
         "  error: .env.missing: file not found (dotenv .env.missing)\n"
         "  error: PORT: Input should be greater than or equal to 1 (defaults)\n"
         "  error: DATABASE_URL: required, but not set by any source\n"
@@ -203,9 +203,9 @@ def test_timeout_bounds_remote_sources(cli: Runner, project: Path) -> None:
     result = cli(["check", "remote", "--timeout", "0.3"])
 
     assert time.perf_counter() - start < 2.0
-    assert (result.code, result.err) == (3, "")
+    assert (result.code, result.err) == (4, "")
     assert result.out == (
-        "invalid configuration for environment 'remote': 2 problems\n"
+        "a source is unavailable for environment 'remote' (retrying may help): 2 problems\n"
         "  error: slow remote: no answer within the 0.3s deadline\n"
         "  error: DATABASE_URL: required, but not set by any source\n"
     )
@@ -348,6 +348,7 @@ def test_json_valid(cli: Runner, project: Path) -> None:
         },
         "env": "ci",
         "exit_code": 0,
+        "retryable": False,
         "problems": [],
         "schema": "AppSchema",
         "sources": [
@@ -386,6 +387,7 @@ def test_json_invalid(cli: Runner, project: Path) -> None:
         "counts": {"errors": 2, "resolved_keys": 4, "sources": 2, "variables": 3, "warnings": 1},
         "env": "ci",
         "exit_code": 1,
+        "retryable": False,
         "problems": [
             problem("PORT", "greater_than_equal", "Input should be greater than or equal to 1", 1),
             problem(
@@ -423,6 +425,7 @@ def test_json_is_the_same_whatever_else_the_process_environment_holds(
         "counts": {"errors": 0, "resolved_keys": 4, "sources": 2, "variables": 3, "warnings": 1},
         "env": "development",
         "exit_code": 0,
+        "retryable": False,
         "problems": [
             {
                 "category": "validation",
@@ -490,6 +493,7 @@ def test_json_project_error(
     assert json.loads(result.out) == {
         "env": "prod",  # the environment asked for, though it does not exist
         "exit_code": 2,
+        "retryable": False,
         "problems": [
             {
                 "category": "project",

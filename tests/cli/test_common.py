@@ -219,6 +219,7 @@ def test_json_of_an_unknown_environment_names_it(
     assert json.loads(result.out) == {
         "env": "prod",
         "exit_code": 2,
+        "retryable": False,
         "problems": [
             {
                 "category": "project",

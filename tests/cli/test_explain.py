@@ -215,7 +215,7 @@ def test_an_unreadable_source_exits_3(cli: Runner) -> None:
     )
     (unread,) = [p for p in evaluate(env="unread").problems if p.category == "source"]
     assert result.err == (
-        f"invalid configuration for environment 'unread': 1 problem\n  error: {unread}\n"
+        f"could not read a source for environment 'unread': 1 problem\n  error: {unread}\n"
     )
 
 

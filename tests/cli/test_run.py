@@ -155,7 +155,7 @@ def test_undeclared_keys_are_passed_with_a_warning(envguard: Envguard, tmp_path:
             "  error: APP_PORT: Input should be a valid integer, unable to parse string as an "
             "integer (fixtures)\n",
         ),
-        ("unread", 3, "invalid configuration for environment 'unread': 1 problem\n"),
+        ("unread", 3, "could not read a source for environment 'unread': 1 problem\n"),
         ("staging", 2, "envguard: error: "),
     ],
 )

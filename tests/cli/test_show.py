@@ -122,7 +122,7 @@ def test_an_unreadable_source_exits_3_and_still_shows_the_rest(cli: Runner) -> N
     (unread,) = evaluate(env="unread").problems  # the dotenv source's own wording
     assert unread.source == "dotenv missing.env"
     assert result.err == (
-        f"invalid configuration for environment 'unread': 1 problem\n  error: {unread}\n"
+        f"could not read a source for environment 'unread': 1 problem\n  error: {unread}\n"
     )
 
 

@@ -112,7 +112,8 @@ def test_a_project_file_error_exits_2(
     app = start([sys.executable, "app.py"], webapp, env)
     code, out, err = app.stop()
     assert (app.first_line, code, out) == (None, 2, "")
-    assert err.startswith("webapp: not starting: invalid configuration for environment 'staging'")
+    head = "webapp: not starting: invalid project or schema for environment 'staging'"
+    assert err.startswith(head)
     assert "unknown environment 'staging'" in err
     assert CANARY not in err
     assert not is_listening(port)

@@ -15,7 +15,13 @@ from typing import Any
 
 import pytest
 
-from envguard.errors import SourceDenied, SourceError, SourceNotFound, SourceUnavailable
+from envguard.errors import (
+    ConfigError,
+    SourceDenied,
+    SourceError,
+    SourceNotFound,
+    SourceUnavailable,
+)
 from envguard.sources import BuildContext, Fetched, source_class
 from envguard.sources._aws_client import SHARED_KEY, ClientCache
 from envguard.sources._retry import Deadline
@@ -87,12 +93,13 @@ def texts(result: Fetched | BaseException) -> dict[str, str]:
     return {key: value.text for key, value in result.values.items()}
 
 
-def only_problem(result: Fetched | BaseException, error: type[SourceError]) -> Any:
+def only_problem(result: Fetched | BaseException, error: type[ConfigError]) -> Any:
     assert isinstance(result, error), repr(result)
     assert result.__cause__ is None
     assert result.__context__ is None
     (problem,) = result.problems
-    assert problem.category == "source"
+    # One remedy: the exception's class and its problem's category give the same exit code.
+    assert problem.category == type(result).category
     assert problem.key is None
     return problem
 
@@ -249,8 +256,11 @@ def test_bad_secret_shapes(
 
     (result,) = fetch_all(secrets_from([entry], context(aws_env)))
 
-    problem = only_problem(result, SourceError)
-    assert problem.code == "aws_bad_secret_shape"
+    # Malformed JSON is the value's fault (fix it: exit 1); any other shape is the
+    # reference's (add key = "VAR", or point at another secret: exit 3).
+    expected = ConfigError if why == "is not valid JSON" else SourceError
+    problem = only_problem(result, expected)
+    assert (type(result), problem.code) == (expected, "aws_bad_secret_shape")
     assert problem.message.startswith(f"secret {name!r} {why}")
 
 
@@ -445,14 +455,14 @@ def test_canary_never_leaks(
         ctx,
     )
     results = fetch_all(sources)
-    with pytest.raises(SourceError) as raised:
+    with pytest.raises(ConfigError) as raised:
         sources[3].fetch(Deadline(10))
 
     assert texts(results[0]) == {"DB_PASSWORD": canary}
     assert texts(results[1]) == {"PLAIN": canary}
     errors = [results[2], results[3], raised.value]
     for error in errors:
-        assert only_problem(error, SourceError).code == "aws_bad_secret_shape"
+        assert only_problem(error, ConfigError).code == "aws_bad_secret_shape"
     seen = [repr(results), *(f"{e!s}{e!r}{e.problems!r}" for e in errors)]  # type: ignore[union-attr]
     for record in caplog.records:
         seen.append(f"{record.getMessage()} {record.exc_text or ''}")

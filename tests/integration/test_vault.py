@@ -314,7 +314,8 @@ def fail(
     assert err.__cause__ is None
     assert err.__context__ is None
     [problem] = err.problems
-    assert problem.category == "source"
+    # One remedy: SourceUnavailable's problems are "unavailable" (exit 4), others "source".
+    assert problem.category == type(err).category
     assert problem.source == f"vault {entry.get('mount', 'secret')}/{entry['vault']}"
     assert problem.message.startswith(f"cannot read {problem.source}: ")
     return err

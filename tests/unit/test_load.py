@@ -538,7 +538,7 @@ def test_exit_code_for(problems: list[Problem], expected: int) -> None:
         pytest.param(ConfigError, 1, id="config"),
         pytest.param(ProjectError, 2, id="project"),
         pytest.param(SourceError, 3, id="source"),
-        pytest.param(envguard.SourceUnavailable, 3, id="unavailable"),
+        pytest.param(envguard.SourceUnavailable, 4, id="unavailable"),
         pytest.param(envguard.SourceDenied, 3, id="denied"),
         pytest.param(envguard.SourceNotFound, 3, id="not-found"),
     ],

@@ -9,7 +9,7 @@ from typing import Any, ClassVar
 
 import pytest
 
-from envguard.errors import SourceNotFound, SourceUnavailable
+from envguard.errors import ConfigError, SourceError, SourceNotFound, SourceUnavailable
 from envguard.report import Problem
 from envguard.resolve import Resolution, SourceStatus, resolve
 from envguard.sources._retry import Deadline
@@ -212,12 +212,22 @@ def test_a_failing_source_is_reported_and_the_others_still_merge(cls: type[FakeS
     )
 
 
-def test_source_error_problems_are_categorised_as_source_problems() -> None:
-    error = SourceUnavailable([Problem(None, "vault x", "vault_sealed", "vault x: sealed")])
+@pytest.mark.parametrize(
+    ("error", "category"),
+    [
+        (SourceUnavailable, "unavailable"),
+        (SourceError, "source"),
+        (ConfigError, "validation"),
+    ],
+)
+def test_a_source_errors_problems_take_the_category_of_its_class(
+    error: type[ConfigError], category: str
+) -> None:
+    raised = error([Problem(None, "vault x", "vault_sealed", "vault x: sealed")])
 
-    result = resolve([FakeSource("vault x", error=error)], env="dev", deadline=5)
+    result = resolve([FakeSource("vault x", error=raised)], env="dev", deadline=5)
 
-    assert [(p.code, p.category) for p in result.problems] == [("vault_sealed", "source")]
+    assert [(p.code, p.category) for p in result.problems] == [("vault_sealed", category)]
 
 
 def test_problems_of_a_readable_source_are_kept_with_its_values() -> None:
@@ -295,7 +305,7 @@ def test_a_source_that_never_answers_ends_at_the_deadline(release: threading.Eve
             "vault secret/app",
             "source_timeout",
             "vault secret/app: no answer within the 0.5s deadline",
-            category="source",
+            category="unavailable",
         )
     ]
     assert texts(result) == {"A": ("1", "defaults")}

@@ -497,7 +497,7 @@ def test_every_problem_is_reported_at_once_with_its_line(tmp_path: pathlib.Path)
         ("schema_unknown_type", "DSN", 13),
     ]
     assert str(info.value).splitlines()[:3] == [
-        "invalid configuration: 4 problems",
+        "invalid project or schema: 4 problems",
         "  error: unknown top-level key 'varz' (did you mean 'vars'?); accepted: schema, vars"
         f" ({path})",
         f"  error: PORT: unknown key 'maximum' (did you mean 'max'?); accepted: {VAR_KEYS}"

@@ -14,7 +14,7 @@ from dotenv.variables import _posix_variable, parse_variables
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from envguard.errors import SourceDenied, SourceError, SourceNotFound
+from envguard.errors import ConfigError, SourceDenied, SourceError, SourceNotFound
 from envguard.report import Problem
 from envguard.sources import BuildContext, _dotenv_expand, source_class
 from envguard.sources import dotenv as dotenv_module
@@ -44,7 +44,8 @@ def shapes(fetched: Fetched) -> list[tuple[str, int | None, str, str | None, str
     for p in fetched.problems:
         head = f".env:{p.line}: "
         assert p.message.startswith(head)
-        assert (p.source, p.file, p.category) == (f"dotenv .env:{p.line}", ".env", "source")
+        # A file's content is wrong: fix a value (exit 1), not the source's access.
+        assert (p.source, p.file, p.category) == (f"dotenv .env:{p.line}", ".env", "validation")
         out.append((p.severity[0].upper(), p.line, p.code, p.key, p.message[len(head) :]))
     return out
 
@@ -235,7 +236,7 @@ def test_problem_fields_point_github_annotations_at_the_line() -> None:
         code="dotenv_syntax",
         message="config/.env:3: cannot parse this line (expected KEY=value)",
         severity="error",
-        category="source",
+        category="validation",
         file="config/.env",
         line=3,
     )
@@ -579,8 +580,8 @@ def in_tmp(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path
 
 
-def fetch_error(source: DotenvSource) -> SourceError:
-    with pytest.raises(SourceError) as info:
+def fetch_error(source: DotenvSource) -> ConfigError:
+    with pytest.raises(ConfigError) as info:
         source.fetch(DEADLINE)
     error = info.value
     assert error.__cause__ is None
@@ -588,9 +589,10 @@ def fetch_error(source: DotenvSource) -> SourceError:
     return error
 
 
-def only_problem(error: SourceError) -> tuple[str, str | None, str, int | None, str | None]:
+def only_problem(error: ConfigError) -> tuple[str, str | None, str, int | None, str | None]:
     (problem,) = error.problems
-    assert problem.category == "source"
+    # The error's class and its problem's category name the same remedy (one exit code).
+    assert problem.category == type(error).category
     assert problem.severity == "error"
     return (problem.code, problem.source, problem.message, problem.line, problem.file)
 
