@@ -21,6 +21,10 @@ from envguard.sources.base import Fetched, Source, Value
 
 __all__ = ["Layer", "Resolution", "SourceStatus", "resolve"]
 
+#: How long past the deadline the resolver waits for sources to report their own timeout
+#: (AWS waits 0.25 s for its workers; a process still exits well within deadline + 1.5 s).
+_GRACE = 0.5
+
 
 class Layer(NamedTuple):
     """One source's values, as they were read.
@@ -225,7 +229,9 @@ def resolve(sources: Sequence[Source], *, env: str, deadline: Deadline | float) 
             start = time.perf_counter()
             local[index] = (_fetch_one(source, deadline), time.perf_counter() - start)
 
-    done = calls.wait() if calls is not None else [refused or UNFINISHED] * len(unique)
+    # A moment past the deadline, so that a source that stopped at the deadline itself can
+    # report it in its own words (``vault_timeout``) rather than as a bare timeout.
+    done = calls.wait(_GRACE) if calls is not None else [refused or UNFINISHED] * len(unique)
     finished = {id(job): outcome for job, outcome in zip(unique, done, strict=True)}
     result = Resolution(env=env)
     for index, source in enumerate(sources):

@@ -6,7 +6,6 @@ import base64
 import http.server
 import json
 import secrets
-import socket
 import threading
 import time
 from collections.abc import Iterator, Mapping
@@ -29,6 +28,7 @@ from envguard.sources._retry import Deadline
 from envguard.sources.base import BuildContext, Fetched
 from envguard.sources.vault import VaultSource
 from tests.integration._openbao import OpenBao
+from tests.integration._stalling import StallingServer
 
 pytestmark = pytest.mark.integration
 
@@ -109,58 +109,6 @@ class _TokenReview(http.server.BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         pass
-
-
-class _SilentServer:
-    """Accepts connections, then never answers (``trickle=False``) or sends a byte per 200 ms."""
-
-    def __init__(self, *, trickle: bool) -> None:
-        self.trickle = trickle
-        self.stop = threading.Event()
-        self.sock = socket.create_server(("127.0.0.1", 0))
-        self.sock.settimeout(0.1)
-        self.address = f"http://127.0.0.1:{self.sock.getsockname()[1]}"
-        self.threads = [threading.Thread(target=self._accept, daemon=True)]
-        self.threads[0].start()
-
-    def _accept(self) -> None:
-        while not self.stop.is_set():
-            try:
-                conn, _ = self.sock.accept()
-            except TimeoutError:
-                continue
-            worker = threading.Thread(target=self._serve, args=(conn,), daemon=True)
-            self.threads.append(worker)
-            worker.start()
-
-    def _serve(self, conn: socket.socket) -> None:
-        with conn:
-            if self.trickle:
-                for byte in (b"HTTP/1.1 200 OK\r\nX-Slow: " + b"a" * 10_000) * 100:
-                    if self.stop.wait(0.2):
-                        break
-                    conn.sendall(bytes([byte]))
-            self.stop.wait()
-
-    def close(self) -> None:
-        self.stop.set()
-        for thread in self.threads:
-            thread.join(5)
-        self.sock.close()
-
-
-@pytest.fixture
-def silent_server() -> Iterator[_SilentServer]:
-    server = _SilentServer(trickle=False)
-    yield server
-    server.close()
-
-
-@pytest.fixture
-def trickle_server() -> Iterator[_SilentServer]:
-    server = _SilentServer(trickle=True)
-    yield server
-    server.close()
 
 
 @pytest.fixture(scope="module")
@@ -501,10 +449,8 @@ def test_stopped_server(spare_openbao: OpenBao) -> None:
     assert "(connection refused)" in err.problems[0].message
 
 
-@pytest.mark.parametrize("kind", ["silent", "trickle"])
-def test_server_that_never_finishes_answering(kind: str, request: pytest.FixtureRequest) -> None:
-    server: _SilentServer = request.getfixturevalue(f"{kind}_server")
-    env = {"VAULT_ADDR": server.address, "VAULT_TOKEN": "t", "HOME": "/nonexistent"}
+def test_server_that_never_finishes_answering(stalling_server: StallingServer) -> None:
+    env = {"VAULT_ADDR": stalling_server.address, "VAULT_TOKEN": "t", "HOME": "/nonexistent"}
     err = fail({**PATH, "kv_version": 2}, env, seconds=2.0)
     assert isinstance(err, SourceUnavailable)
     assert err.problems[0].code == "vault_timeout"
