@@ -67,7 +67,7 @@ def load(
             for the schema named in the project file.
         env: the environment; default ``ENVGUARD_ENV``, else the project's ``default_env``.
         project: the project file (default: found by walking up from the current directory).
-        strict: treat warnings (undeclared keys) as errors.
+        strict: treat every warning (undeclared keys, a redefined dotenv key…) as an error.
         timeout: the overall deadline in seconds for remote sources (default: the project
             file's ``deadline``, else 30).
 

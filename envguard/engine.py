@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -270,9 +270,11 @@ def evaluate_prepared(
         sources = proj.build_sources(name, environ=environ, shared=shared)
     deadline = Deadline(timeout if timeout is not None else proj.deadline)
     resolution = resolve(sources, env=name, deadline=deadline)
-    checked = validate(model, resolution, env=name, strict=strict)
+    checked = validate(model, resolution, env=name)
     scrub = checked.redactor.scrub_problem
     problems = [scrub(p) for p in resolution.problems] + checked.problems
+    if strict:  # every warning, from every source, is an error, with the same code
+        problems = [replace(p, severity="error") for p in problems]
     # Settings built from an incomplete resolution (a source failed) are not valid settings.
     settings = None if any(p.severity == "error" for p in problems) else checked.settings
     return Outcome(

@@ -211,10 +211,8 @@ def _errors(exc: ValidationError, view: SchemaView, read: Read, failed: set[str]
     return problems
 
 
-def _undeclared(
-    view: SchemaView, resolution: Resolution, read: Read, strict: bool
-) -> list[Problem]:
-    """Keys a source set that no field reads, as warnings (errors with ``strict``).
+def _undeclared(view: SchemaView, resolution: Resolution, read: Read) -> list[Problem]:
+    """Keys a source set that no field reads, as warnings.
 
     Every undeclared key of a file or secret store is reported, but from the process
     environment (and a secrets directory) only keys carrying the schema's ``env_prefix``:
@@ -249,7 +247,7 @@ def _undeclared(
                 name,
                 code="unknown_key",
                 message=f"is not declared in the schema{_did_you_mean(view, name)}",
-                severity="error" if strict else "warning",
+                severity="warning",
                 **_origin_fields(value),
             )
         )
@@ -337,9 +335,7 @@ def _schema_code_failed(model: type[BaseSettings], exc: Exception) -> Problem:
     )
 
 
-def validate(
-    model: type[M], resolution: Resolution, *, env: str, strict: bool = False
-) -> Validated[M]:
+def validate(model: type[M], resolution: Resolution, *, env: str) -> Validated[M]:
     """Validate ``resolution`` against ``model``; collect every problem at once.
 
     Secret values are marked in ``resolution`` first (see :func:`classify`).
@@ -348,7 +344,9 @@ def validate(
         model: the settings class.
         resolution: the merged values with their origins.
         env: the environment's name (for messages).
-        strict: report undeclared keys as errors rather than warnings.
+
+    Warnings stay warnings here; ``strict`` (every warning an error) is applied by the
+    engine to the whole report, source problems included.
     """
     view = view_of(model)
     redactor = classify(view, resolution)
@@ -369,7 +367,7 @@ def validate(
                     **_origin_fields(bindings[0].value),
                 )
             )
-    problems += _undeclared(view, resolution, read, strict)
+    problems += _undeclared(view, resolution, read)
     settings: M | None = None
     try:
         settings = instantiate(model, read.data)

@@ -91,5 +91,5 @@ FormatOpt = Annotated[
     Format, typer.Option("--format", "-f", help="Output format.", case_sensitive=False)
 ]
 StrictOpt = Annotated[
-    bool, typer.Option("--strict", help="Treat warnings (undeclared keys) as errors.")
+    bool, typer.Option("--strict", help="Treat every warning as an error (same code).")
 ]

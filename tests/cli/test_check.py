@@ -127,6 +127,31 @@ def test_strict_turns_warnings_into_errors(cli: Runner, project: Path) -> None:
     )
 
 
+@pytest.mark.parametrize(
+    ("dotenv", "code"),
+    [
+        pytest.param("PORT=1\nPORT=2\n", "dotenv_duplicate_key", id="redefined-key"),
+        pytest.param(
+            'PORT=1\nLOG_LEVEL="info\nDEBUG=1"\n', "dotenv_unterminated_quote", id="swallowed"
+        ),
+    ],
+)
+def test_strict_makes_every_warning_an_error_with_its_code(
+    cli: Runner, project: Path, dotenv: str, code: str
+) -> None:
+    (project / ".env").write_text(VALID_ENV + dotenv)
+    lenient = json.loads(cli(["check", "--format", "json"]).out)
+    warned = [p["code"] for p in lenient["problems"] if p["severity"] == "warning"]
+    assert code in warned, lenient["problems"]
+
+    result = cli(["check", "--strict", "--format", "json"])
+
+    strict = json.loads(result.out)
+    assert result.code == 1
+    assert [p["severity"] for p in strict["problems"]] == ["error"] * len(strict["problems"])
+    assert [p["code"] for p in strict["problems"]] == [p["code"] for p in lenient["problems"]]
+
+
 def test_env_argument_and_envguard_env(
     cli: Runner, project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -115,9 +115,7 @@ def test_run_exits_within_the_timeout_without_starting_the_command(
 
 
 @pytest.mark.parametrize("kind", list(SOURCES))
-def test_health_returns_and_the_process_exits_within_the_timeout(
-    kind: str, tmp_path: Path
-) -> None:
+def test_health_returns_and_the_process_exits_within_the_timeout(kind: str, tmp_path: Path) -> None:
     server = StallingServer("trickle")
     try:
         root = _project(tmp_path / "project", kind)
