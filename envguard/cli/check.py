@@ -28,8 +28,8 @@ def check(
 ) -> int:
     """Validate ENV: print every problem, or one OK line with counts.
 
-    Exit codes: 0 valid, 1 invalid, 2 usage or project-file error, 3 a source could not
-    be read.
+    Exit codes: 0 valid; 1 a value is wrong; 2 usage, project or schema error; 3 a
+    source refused or lacks what was asked; 4 a source is unavailable (retrying may help).
     """
     try:
         outcome = evaluate(schema, env=env, project=project, strict=strict, timeout=timeout)

@@ -55,7 +55,8 @@ def diff(
     Secret values are compared in memory and never shown, not even as a hash.
 
     Exit codes: 0; 1 with --exit-code when key sets differ or a side is invalid;
-    2 usage or project-file error; 3 a source could not be read (no diff shown).
+    2 usage or project-file error; 3 a source refused or lacks what was asked, 4 a
+    source is unavailable (no diff shown either way).
     """
     as_format = Format.json if fmt is DiffFormat.json else Format.text
     try:

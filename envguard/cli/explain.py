@@ -164,8 +164,9 @@ def explain(
     schema entry: type, required, default, constraints, description, secret.
     Secret values are masked.
 
-    Exit codes: 0 explained, 2 usage or project-file error, or VAR neither
-    in the schema nor set by a source, 3 a source could not be read.
+    Exit codes: 0 explained; 2 usage or project-file error, or VAR neither in the
+    schema nor set by a source; 3 a source refused or lacks what was asked; 4 a source
+    is unavailable.
     """
     try:
         outcome = evaluate(schema, env=env, project=project, timeout=timeout)

@@ -138,8 +138,9 @@ def run(
     know is a usage error (exit 2), so a typo never runs as CMD. Without
     --, "run ENV CMD ARGS" works only while no word of CMD starts with '-'.
 
-    Exit codes: CMD's status, 1 invalid, 2 usage or project error, 3 a source
-    could not be read, 126 CMD cannot be executed, 127 CMD not found.
+    Exit codes: CMD's status; 1 a value is wrong; 2 usage, project or schema error;
+    3 a source refused or lacks what was asked; 4 a source is unavailable (retrying may
+    help); 126 CMD cannot be executed; 127 CMD not found.
     """
     try:
         outcome = evaluate(schema, env=env, project=project, strict=strict, timeout=timeout)

@@ -99,8 +99,9 @@ def show(
     invalid configuration is still shown (its problems go to stderr), and
     exits 0.
 
-    Exit codes: 0 shown, 2 usage or project-file error, 3 a source could
-    not be read (what the other sources resolved is still shown).
+    Exit codes: 0 shown; 2 usage or project-file error; 3 a source refused or
+    lacks what was asked, 4 a source is unavailable (what the other sources resolved is
+    still shown).
     """
     try:
         outcome = evaluate(schema, env=env, project=project, timeout=timeout)
