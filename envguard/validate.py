@@ -211,6 +211,43 @@ def _errors(exc: ValidationError, view: SchemaView, read: Read, failed: set[str]
     return problems
 
 
+def _case_clashes(view: SchemaView, resolution: Resolution) -> list[Problem]:
+    """A file that sets one variable under spellings differing only in case, when names
+    match case-insensitively: a warning naming both lines and the one whose value is used.
+
+    As pydantic-settings folds a file's keys (in the order each spelling first appears),
+    the spelling that appears first *last* wins, which is not always the last line.
+    """
+    if view.case_sensitive:
+        return []
+    problems = []
+    for layer in resolution.layers:
+        if layer.matching != "dotenv" or len(layer.values) < 2:
+            continue
+        spellings: dict[str, list[str]] = {}
+        for name in layer.values:
+            spellings.setdefault(name.lower(), []).append(name)
+        for names in spellings.values():
+            if len(names) < 2:
+                continue
+            winner = layer.values[names[-1]]
+            where = ", ".join(f"{name} (line {layer.values[name].origin.line})" for name in names)
+            message = (
+                f"is set as {where}, which name one variable (names are not case-sensitive);"
+                f" the value of line {winner.origin.line} is used"
+            )
+            problems.append(
+                Problem(
+                    names[-1],
+                    code="dotenv_case_clash",
+                    message=message,
+                    severity="warning",
+                    **_origin_fields(winner),
+                )
+            )
+    return problems
+
+
 def _undeclared(view: SchemaView, resolution: Resolution, read: Read) -> list[Problem]:
     """Keys a source set that no field reads, as warnings.
 
@@ -367,6 +404,7 @@ def validate(model: type[M], resolution: Resolution, *, env: str) -> Validated[M
                     **_origin_fields(bindings[0].value),
                 )
             )
+    problems += _case_clashes(view, resolution)
     problems += _undeclared(view, resolution, read)
     settings: M | None = None
     try:

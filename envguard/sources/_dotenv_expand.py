@@ -84,8 +84,9 @@ class Expander:
             known = self.secret_names[name] = looks_secret(name)
         return known
 
-    def expand(self, value: str) -> tuple[str, bool]:
-        """Return ``value`` expanded and whether it now holds a sensitive value.
+    def expand(self, value: str) -> tuple[str, bool, list[str]]:
+        """Return ``value`` expanded, whether it now holds a sensitive value, and the names
+        of process-environment variables it took in whose names look secret.
 
         Raises:
             ExpandFailed: a name is undefined, a used key failed, or the result is too big.
@@ -96,6 +97,7 @@ class Expander:
         values = self.values
         pieces = [parts[0]]
         missing: list[str] | None = None
+        secret_env: list[str] = []
         added = 0
         sensitive = poisoned = False
         for index in range(1, len(parts), 3):
@@ -108,7 +110,10 @@ class Expander:
                 poisoned, text = True, ""
             elif name in self.environ:
                 text = self.environ[name]
-                sensitive = sensitive or self.secret_name(name)
+                if self.secret_name(name):
+                    sensitive = True
+                    if name not in secret_env:
+                        secret_env.append(name)
             elif parts[index + 1] is not None:
                 text = parts[index + 1]  # the default
             else:
@@ -132,7 +137,7 @@ class Expander:
         self.added += added
         if self.added > MAX_EXPANDED_TOTAL_BYTES:
             raise ExpandFailed("total_too_large")
-        return "".join(pieces), sensitive
+        return "".join(pieces), sensitive, secret_env
 
 
 def _utf8_size(pieces: list[str]) -> int:

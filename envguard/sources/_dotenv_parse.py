@@ -29,12 +29,9 @@ times per file); and line numbers stay right in CRLF files after a malformed lin
 
 from __future__ import annotations
 
-import io
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import replace
-
-from dotenv.parser import Binding, parse_stream
 
 from envguard._secrecy import looks_secret, url_has_credentials
 from envguard.report import Problem, Severity
@@ -44,6 +41,7 @@ from envguard.sources._dotenv_expand import (
     Expander,
     ExpandFailed,
 )
+from envguard.sources._dotenv_grammar import Binding, parse_stream
 from envguard.sources.base import Fetched, Origin, Value
 
 __all__ = ["MAX_WHITESPACE_RUN", "parse_dotenv"]
@@ -54,7 +52,6 @@ MAX_WHITESPACE_RUN = 256
 MAX_RESYNCS = 100
 
 _EMPTY: Mapping[str, str] = {}
-_READER_DROPS_BOM = next(parse_stream(io.StringIO("\ufeffA="))).key == "A"
 _LEADING_WS = re.compile(r"\s*")
 # What ``\s`` matches besides " ", "\r" and "\n" (a test checks the list is complete).
 OTHER_SPACES = (
@@ -98,6 +95,10 @@ def parse_dotenv(
         The values in file order (a redefined key keeps its first position, with its last
         value), and the problems, in line order.
     """
+    # Universal newlines, as python-dotenv reads a file it opens in text mode: a CRLF
+    # file's multi-line values get "\n" line breaks, and every break counts one line.
+    if "\r" in text:
+        text = text.replace("\r\n", "\n").replace("\r", "\n")
     return _Parser(text, file, source, interpolate, environ).run()
 
 
@@ -114,7 +115,6 @@ class _Parser:
         self.file = file
         self.source = source
         self.interpolate = interpolate
-        self.has_cr = "\r" in text
         self.out = Fetched()
         self.expander = Expander(_EMPTY if environ is None else environ, self.out.values)
         self.lines: dict[str, int] = {}  # key -> line of its latest definition
@@ -143,15 +143,8 @@ class _Parser:
         )
 
     def breaks(self, start: int, end: int) -> int:
-        """Line breaks in ``text[start:end]``: ``\\r\\n``, ``\\n`` and ``\\r`` count one each."""
-        text = self.text
-        if not self.has_cr:
-            return text.count("\n", start, end)
-        count = text.count("\n", start, end) + text.count("\r", start, end)
-        count -= text.count("\r\n", start, end)
-        if 0 < start < end and text[start] == "\n" and text[start - 1] == "\r":
-            count -= 1  # the "\r" ending the previous piece already counted this break
-        return count
+        """Line breaks in ``text[start:end]`` (the text has ``\\n`` breaks only)."""
+        return self.text.count("\n", start, end)
 
     def run(self) -> Fetched:
         long_run = _find_long_run(self.text)
@@ -164,16 +157,15 @@ class _Parser:
                 " parser cannot handle efficiently; the file was not read",
             )
             return self.out
-        text, has_cr = self.text, self.has_cr
+        text = self.text
         line, resyncs = 1, 0
         pos, bindings = self.bindings_from(0)
         restarted = True
         while restarted:
             restarted = False
-            for key, value, original, error in bindings:
-                string = original.string
+            for key, value, string, error, cut in bindings:
                 end = pos + len(string)
-                breaks = self.breaks(pos, end) if has_cr else text.count("\n", pos, end)
+                breaks = text.count("\n", pos, end)
                 if string[:1].isspace():  # blank lines before the key
                     lead = _LEADING_WS.match(string).end()  # type: ignore[union-attr]
                     line_here = line + self.breaks(pos, pos + lead)
@@ -191,34 +183,35 @@ class _Parser:
                         break
                 elif key is not None:
                     # Breaks after the key's line, but for the one ending the binding.
-                    inner = breaks - (line_here - line) - (string[-1] in "\r\n")
+                    inner = breaks - (line_here - line) - (string[-1] == "\n")
                     self.bind(key, value, pos + lead, line_here, end, inner > 0)
+                    if cut:
+                        self.problem(
+                            "dotenv_inline_comment",
+                            line_here,
+                            f'the unquoted value of {key} ends at " #": the rest of the line'
+                            ' is a comment; quote the value if it holds " #"',
+                            key=key,
+                            severity="warning",
+                        )
                 line += breaks
                 pos = end
         self.hint_forward_references()
         return self.out
 
     def bindings_from(self, pos: int) -> tuple[int, Iterator[Binding]]:
-        """python-dotenv's bindings for ``text[pos:]``, and the offset they really start at.
-
-        A BOM there is dropped (python-dotenv >= 1.1 drops it itself, but only one): the
-        offset then moves past it, so that offsets stay aligned with python-dotenv's.
-        """
+        """The bindings of ``text[pos:]``, and the offset they really start at (past one
+        BOM there, which the grammar drops)."""
         text = self.text
-        if text.startswith("\ufeff", pos):
+        rest = text[pos:] if pos else text
+        if rest.startswith("\ufeff"):
             pos += 1
-            if _READER_DROPS_BOM:
-                return pos, parse_stream(io.StringIO(text[pos - 1 :]))
-        return pos, parse_stream(io.StringIO(text[pos:] if pos else text))
+        return pos, parse_stream(rest)
 
     def line_end(self, start: int) -> int:
         """The offset just past the line break ending the line at ``start`` (or the end)."""
-        text = self.text
-        lf = text.find("\n", start)
-        cr = text.find("\r", start, lf if lf != -1 else len(text)) if self.has_cr else -1
-        if cr != -1:
-            return cr + 2 if text.startswith("\n", cr + 1) else cr + 1
-        return len(text) if lf == -1 else lf + 1
+        lf = self.text.find("\n", start)
+        return len(self.text) if lf == -1 else lf + 1
 
     def bad_line(self, start: int, line: int, end: int) -> int | None:
         """Report a binding python-dotenv could not parse; the offset to resume at, if any."""
@@ -272,10 +265,13 @@ class _Parser:
         out = self.out.values
         if value is None:
             # The name is not echoed: a bare word may be a line of a pasted secret.
+            # python-dotenv, docker's env-file format and dotenv-linter all read it as
+            # declared without a value: a warning, and the key stays unset.
             self.problem(
                 "dotenv_no_value",
                 line,
-                'a name without "=" and a value; write NAME= for an empty value',
+                'a name without "=" is not set; write NAME= for an empty value',
+                severity="warning",
             )
             out.pop(key, None)
             self.expander.failed.add(key)
@@ -289,12 +285,21 @@ class _Parser:
         sensitive = looks_secret(key)
         if expand and quote != "'":
             try:
-                value, used_secret = self.expander.expand(value)
+                value, used_secret, secret_env = self.expander.expand(value)
             except ExpandFailed as exc:
                 failure: ExpandFailed | None = exc
             else:
                 failure = None
                 sensitive = sensitive or used_secret
+                for name in secret_env:
+                    self.problem(
+                        "dotenv_secret_interpolated",
+                        line,
+                        f"{key} takes in ${{{name}}} from the process environment, whose name"
+                        f" looks secret; {key} is treated as secret from here on",
+                        key=key,
+                        severity="warning",
+                    )
             if failure is not None:
                 sensitive = sensitive or url_has_credentials(value)
                 self.expansion_failed(key, line, failure, sensitive=sensitive)
@@ -321,12 +326,7 @@ class _Parser:
 
     def content_end(self, start: int, end: int) -> int:
         """``end`` without the one line break that ends a binding."""
-        text = self.text
-        if end > start and text[end - 1] == "\n":
-            end -= 1
-        if end > start and text[end - 1] == "\r":
-            end -= 1
-        return end
+        return end - 1 if end > start and self.text[end - 1] == "\n" else end
 
     def check_swallowed(self, key: str, quote: str, start: int, line: int, end: int) -> None:
         """Warn when a multi-line quoted value holds lines that look like ``KEY=value``."""

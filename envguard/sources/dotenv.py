@@ -17,6 +17,7 @@ Problems inside a readable file are returned with the values: see
 
 from __future__ import annotations
 
+import codecs
 import os
 import stat
 from collections.abc import Mapping
@@ -211,6 +212,10 @@ class DotenvSource(Source):
         return self._error("dotenv_too_large", message, cls=ConfigError)
 
     def _decode(self, data: bytes) -> str:
+        utf16 = _utf16(data) if codecs.lookup(self.encoding).name == "utf-8" else None
+        if utf16 is not None:
+            message = f"is {utf16}, not UTF-8 (save it as UTF-8)"
+            raise self._error("dotenv_encoding", message, cls=ConfigError)
         bad: int | None = None
         try:
             text = data.decode(self.encoding)
@@ -229,9 +234,22 @@ class DotenvSource(Source):
         return text
 
 
-def _known_encoding(name: object) -> bool:
-    import codecs
+def _utf16(data: bytes) -> str | None:
+    """``"UTF-16"`` (or UTF-32) when ``data`` looks like it: a byte-order mark, or the NUL
+    bytes that every other byte of ASCII text in UTF-16 is; else None."""
+    if data.startswith((b"\xff\xfe\x00\x00", b"\x00\x00\xfe\xff")):
+        return "UTF-32"
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "UTF-16"
+    head = data[:64]
+    if len(head) >= 4 and (
+        head[1::2].count(0) == len(head) // 2 or head[0::2].count(0) == (len(head) + 1) // 2
+    ):
+        return "UTF-16"
+    return None
 
+
+def _known_encoding(name: object) -> bool:
     if not isinstance(name, str):
         return False
     try:

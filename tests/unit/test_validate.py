@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Literal
 
 import pytest
@@ -11,6 +12,7 @@ from pydantic_settings.version import VERSION
 
 import envguard
 from envguard._secrecy import is_secret
+from envguard.engine import evaluate
 from envguard.report import Problem
 from envguard.resolve import Layer, Resolution, resolve
 from envguard.schema.fields import variables
@@ -546,3 +548,51 @@ def test_extra_allow_keeps_undeclared_file_keys_on_the_settings() -> None:
     # (before pydantic-settings 2.16 a prefix written in upper case was kept).
     color = "color" if PS_VERSION >= (2, 16) else "app_color"
     assert result.settings.model_extra == {color: "blue", "other": "x"}
+
+
+@pytest.mark.parametrize(
+    ("text", "spellings", "used_line"),
+    [
+        pytest.param("port=1\nPORT=2\n", "port (line 1), PORT (line 2)", 2, id="later-wins"),
+        # pydantic-settings folds a file's keys in the order each spelling first appears:
+        # PORT is redefined on line 3, but port's spelling appeared later, so line 2 wins.
+        pytest.param("PORT=1\nport=2\nPORT=3\n", "PORT (line 3), port (line 2)", 2, id="fold"),
+    ],
+)
+def test_spellings_that_differ_only_in_case_are_a_warning_naming_the_line_used(
+    project_dir: Path, text: str, spellings: str, used_line: int
+) -> None:
+    class Case(Lenient):
+        model_config = SettingsConfigDict(env_file=".env")
+        port: int
+
+    (project_dir / ".env").write_text(text)
+    expected = Case()  # type: ignore[call-arg]
+
+    outcome = evaluate(Case, project=None)
+    clashes = [p for p in outcome.problems if p.code == "dotenv_case_clash"]
+
+    assert outcome.settings == expected
+    assert [(p.severity, p.line, p.message) for p in clashes] == [
+        (
+            "warning",
+            used_line,
+            f"is set as {spellings}, which name one variable (names are not case-sensitive);"
+            f" the value of line {used_line} is used",
+        )
+    ]
+
+
+def test_case_sensitive_schemas_have_no_case_clash(project_dir: Path) -> None:
+    class Exact(Lenient):
+        model_config = SettingsConfigDict(case_sensitive=True, env_file=".env")
+        port: int = 0
+        PORT: int = 0
+
+    (project_dir / ".env").write_text("port=1\nPORT=2\n")
+
+    outcome = evaluate(Exact, project=None)
+
+    assert [p.code for p in outcome.problems] == []
+    assert outcome.settings is not None
+    assert (outcome.settings.port, outcome.settings.PORT) == (1, 2)  # type: ignore[attr-defined]

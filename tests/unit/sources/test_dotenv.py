@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import io
 import os
 import sys
@@ -52,7 +53,11 @@ def shapes(fetched: Fetched) -> list[tuple[str, int | None, str, str | None, str
 
 SYNTAX = "cannot parse this line (expected KEY=value)"
 AFTER_QUOTE = "cannot parse this line (unexpected text after the closing quote)"
-NO_VALUE = 'a name without "=" and a value; write NAME= for an empty value'
+NO_VALUE = 'a name without "=" is not set; write NAME= for an empty value'
+INLINE_COMMENT = (
+    'the unquoted value of {} ends at " #": the rest of the line is a comment; quote the value'
+    ' if it holds " #"'
+)
 NEVER_CLOSED = "the {} quote opened on this line is never closed"
 CLOSED_LATE = (
     "the {} quote opened on this line is not closed until line {}, where the text after it"
@@ -95,7 +100,6 @@ VALID = [
     ("A=", {"A": ""}),
     ("A= # comment", {"A": ""}),
     ("A=#not-a-comment", {"A": "#not-a-comment"}),
-    ("A=b # comment", {"A": "b"}),
     ("A=b#c", {"A": "b#c"}),
     ("# comment\n\n   \nA=1", {"A": "1"}),
     ("A='single'", {"A": "single"}),
@@ -106,7 +110,9 @@ VALID = [
     ("A='it\\'s'", {"A": "it's"}),
     ('A="a # not a comment" # comment', {"A": "a # not a comment"}),
     ('A="line 1\nline 2"\nB=2', {"A": "line 1\nline 2", "B": "2"}),
-    ("A='x\r\ny'\r\nB=2", {"A": "x\r\ny", "B": "2"}),
+    # python-dotenv reads a file with universal newlines: a CRLF file's value has "\n".
+    ("A='x\r\ny'\r\nB=2", {"A": "x\ny", "B": "2"}),
+    ('A="x\r\ny"\rB=2', {"A": "x\ny", "B": "2"}),
     ("'A'=1", {"A": "1"}),
     ("A=1\r\nB=2\r\n", {"A": "1", "B": "2"}),
     ("A=1\rB=2\r", {"A": "1", "B": "2"}),
@@ -124,9 +130,58 @@ def test_valid_values(text: str, expected: dict[str, str]) -> None:
     assert fetched.problems == []
 
 
+#: The python-dotenv release envguard's grammar is ported from (sources/_dotenv_grammar.py).
+GRAMMAR_FROM = "1.2.4"
+same_python_dotenv = pytest.mark.skipif(
+    importlib.metadata.version("python-dotenv") != GRAMMAR_FROM,
+    reason=f"envguard's grammar follows python-dotenv {GRAMMAR_FROM}, which is not installed",
+)
+
+
+@same_python_dotenv
 @pytest.mark.parametrize(("text", "expected"), VALID)
-def test_valid_values_match_python_dotenv(text: str, expected: dict[str, str]) -> None:
-    assert dict(dotenv.dotenv_values(stream=io.StringIO(text), interpolate=False)) == expected
+def test_valid_values_match_python_dotenv(
+    text: str, expected: dict[str, str], tmp_path: Path
+) -> None:
+    # Read from a file, as load_dotenv and pydantic-settings read one (text mode).
+    path = tmp_path / ".env"
+    path.write_bytes(text.encode())
+    assert dict(dotenv.dotenv_values(path, interpolate=False)) == expected
+
+
+INLINE_COMMENTS = [
+    ("A=b # comment", {"A": "b"}, [1]),
+    ("A=b\tc  #x\nB=1", {"A": "b\tc", "B": "1"}, [1]),
+    ("PASSWORD=abc #def\n", {"PASSWORD": "abc"}, [1]),
+    ("A=b#c\nB=x #\n", {"A": "b#c", "B": "x"}, [2]),
+    ("A= # only a comment\nB='x #y'\nC=\"x #y\"", {"A": "", "B": "x #y", "C": "x #y"}, []),
+]
+
+
+@pytest.mark.parametrize(("text", "expected", "lines"), INLINE_COMMENTS)
+def test_an_unquoted_value_cut_at_an_inline_comment_is_a_warning(
+    text: str, expected: dict[str, str], lines: list[int]
+) -> None:
+    fetched = parse(text)
+    assert values(fetched) == expected
+    assert [(p.line, p.code, p.severity) for p in fetched.problems] == [
+        (line, "dotenv_inline_comment", "warning") for line in lines
+    ]
+    for problem in fetched.problems:
+        # The key is named; nothing of the value (before or after the "#") is quoted.
+        assert problem.key in expected
+        assert "def" not in problem.message
+        assert "abc" not in problem.message
+
+
+@same_python_dotenv
+@pytest.mark.parametrize(("text", "expected", "lines"), INLINE_COMMENTS)
+def test_inline_comment_values_match_python_dotenv(
+    text: str, expected: dict[str, str], lines: list[int], tmp_path: Path
+) -> None:
+    path = tmp_path / ".env"
+    path.write_bytes(text.encode())
+    assert dict(dotenv.dotenv_values(path, interpolate=False)) == expected
 
 
 # --- the line of each key ------------------------------------------------------------------
@@ -202,7 +257,11 @@ PROBLEMS = [
     (
         "A=1\nDEBUG\nB=2 # ok\nexport FLAG # comment",
         {"A": "1", "B": "2"},
-        [("E", line, "dotenv_no_value", None, NO_VALUE) for line in (2, 4)],
+        [
+            ("W", 2, "dotenv_no_value", None, NO_VALUE),
+            ("W", 3, "dotenv_inline_comment", "B", INLINE_COMMENT.format("B")),
+            ("W", 4, "dotenv_no_value", None, NO_VALUE),
+        ],
     ),
     (
         'A=1\r\nbad line\r\nB="x\r\nC=3',
@@ -376,7 +435,7 @@ INTERPOLATION_PROBLEMS = [
         {"D": "ok"},
         [("E", 1, V_UNDEFINED, "A", undefined("A", "NOPE"))],
     ),
-    ("FLAG\nB=${FLAG}", {}, [("E", 1, "dotenv_no_value", None, NO_VALUE)]),
+    ("FLAG\nB=${FLAG}", {}, [("W", 1, "dotenv_no_value", None, NO_VALUE)]),
 ]
 
 
@@ -486,7 +545,7 @@ def test_expansion_matches_python_dotenv_on_random_text(value: str, linear: bool
                 expander.expand(value)
             assert info.value.names == tuple(dict.fromkeys(undefined))
             return
-        result, _ = expander.expand(value)
+        result, _, _ = expander.expand(value)
     assert result == "".join(atom.resolve(environ) for atom in parse_variables(value))
 
 
@@ -771,6 +830,34 @@ def test_not_utf8(in_tmp: Path, data: bytes, line: int) -> None:
     assert "Traceback" not in str(error)
 
 
+@pytest.mark.parametrize(
+    ("data", "named"),
+    [
+        pytest.param("A=1\nB=2\n".encode("utf-16"), "UTF-16", id="utf-16-bom"),
+        pytest.param("A=1\nB=2\n".encode("utf-16-le"), "UTF-16", id="utf-16-le"),
+        pytest.param("A=1\nB=2\n".encode("utf-16-be"), "UTF-16", id="utf-16-be"),
+        pytest.param("A=1\n".encode("utf-32"), "UTF-32", id="utf-32-bom"),
+    ],
+)
+def test_a_utf16_file_is_named_as_such(in_tmp: Path, data: bytes, named: str) -> None:
+    (in_tmp / ".env").write_bytes(data)
+    error = fetch_error(DotenvSource(".env"))
+    assert type(error) is ConfigError  # the file's content: fix it (exit 1)
+    assert only_problem(error) == (
+        "dotenv_encoding",
+        "dotenv .env",
+        f".env: is {named}, not UTF-8 (save it as UTF-8)",
+        None,
+        ".env",
+    )
+
+
+def test_a_declared_utf16_encoding_reads_a_utf16_file(in_tmp: Path) -> None:
+    (in_tmp / ".env").write_bytes("A=1\nB=2\n".encode("utf-16"))
+    fetched = DotenvSource(".env", encoding="utf-16").fetch(DEADLINE)
+    assert {k: v.text for k, v in fetched.values.items()} == {"A": "1", "B": "2"}
+
+
 def test_nul_byte(in_tmp: Path) -> None:
     (in_tmp / ".env").write_bytes(b"A=1\nB=x\x00y\n")
     error = fetch_error(DotenvSource(".env"))
@@ -857,3 +944,27 @@ def test_construction_does_no_io(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
         monkeypatch.setattr(os, name, mock.Mock(side_effect=AssertionError(name)))
     source = DotenvSource.from_entry({"dotenv": ".env"}, context(tmp_path))
     assert source.describe() == "dotenv .env"
+
+
+# --- guesses python-dotenv makes silently, reported ----------------------------------------
+
+
+def test_interpolating_a_secret_looking_process_variable_warns_and_makes_the_value_secret() -> None:
+    environ = {"AWS_SECRET_ACCESS_KEY": CANARY, "HOME": "/home/me"}
+    fetched = parse(
+        "APP_NAME=${AWS_SECRET_ACCESS_KEY}\nCOPY=${APP_NAME}\nDIR=${HOME}/x\n", environ=environ
+    )
+
+    assert [(p.line, p.code, p.key, p.severity) for p in fetched.problems] == [
+        (1, "dotenv_secret_interpolated", "APP_NAME", "warning")
+    ]
+    assert fetched.problems[0].message == (
+        ".env:1: APP_NAME takes in ${AWS_SECRET_ACCESS_KEY} from the process environment,"
+        " whose name looks secret; APP_NAME is treated as secret from here on"
+    )
+    assert {k: v.sensitive for k, v in fetched.values.items()} == {
+        "APP_NAME": True,
+        "COPY": True,  # it took in a secret value too
+        "DIR": False,
+    }
+    assert CANARY not in repr(fetched.problems)
