@@ -617,6 +617,7 @@ def dotenv_files(draw: st.DrawFn) -> tuple[str, dict[str, str]]:
     return newline.join(lines), environ
 
 
+@same_python_dotenv
 @settings(max_examples=300, deadline=None)
 @given(dotenv_files())
 def test_resolved_values_match_python_dotenv(case: tuple[str, dict[str, str]]) -> None:
