@@ -1,23 +1,25 @@
 """A pure dotenv parser: python-dotenv's grammar, envguard's line numbers and problems.
 
-:func:`parse_dotenv` runs python-dotenv's ``parse_stream`` once over the text and turns each
+:func:`parse_dotenv` runs the dotenv grammar (:mod:`envguard.sources._dotenv_grammar`,
+python-dotenv's, owned here) once over the text and turns each
 binding into a :class:`~envguard.sources.base.Value` whose origin names the file and the
 1-based line of its key. What python-dotenv logs or accepts silently becomes a
-:class:`~envguard.report.Problem` (category ``source``) naming the file and line and never
-the value, and parsing always continues:
+:class:`~envguard.report.Problem` (category ``validation``: the file's content is wrong)
+naming the file and line and never the value, and parsing always continues:
 
 * ``dotenv_syntax`` (error): a line python-dotenv cannot parse.
 * ``dotenv_unterminated_quote``: a quote never closed (error); or, as a warning, a
   multi-line quoted value that swallows lines looking like ``KEY=value``.
-* ``dotenv_no_value`` (error): a bare ``NAME`` line without ``=``. python-dotenv yields
+* ``dotenv_no_value`` (warning): a bare ``NAME`` line without ``=``. python-dotenv yields
   ``None``, which ``load_dotenv`` skips; envguard does not set the key either, and says so.
 * ``dotenv_duplicate_key`` (warning): a key defined again; the last definition wins.
 * ``dotenv_undefined_variable``, ``dotenv_expansion_too_large`` (errors): see
   :mod:`envguard.sources._dotenv_expand` for the ``${VAR}`` semantics. A key that fails is
   left unset, and keys that use it are left unset without a further problem.
-* ``dotenv_whitespace_run`` (error, nothing else parsed): a run of more than
-  :data:`MAX_WHITESPACE_RUN` spaces or tabs, on which python-dotenv's comment stripping
-  takes quadratic time.
+* ``dotenv_inline_comment`` (warning): an unquoted value cut at `` #`` (the rest of the
+  line is a comment; a password holding `` #`` would lose its tail).
+* ``dotenv_secret_interpolated`` (warning): a value takes in a process-environment
+  variable whose name looks secret; the value is secret from then on.
 
 Values are python-dotenv's (``dotenv_values``) for every file without errors, except that
 single-quoted values are not interpolated (as in POSIX shells, docker compose and dotenvx;
@@ -44,21 +46,13 @@ from envguard.sources._dotenv_expand import (
 from envguard.sources._dotenv_grammar import Binding, parse_stream
 from envguard.sources.base import Fetched, Origin, Value
 
-__all__ = ["MAX_WHITESPACE_RUN", "parse_dotenv"]
+__all__ = ["parse_dotenv"]
 
-#: The longest run of spaces/tabs accepted: python-dotenv's ``\s+#.*`` is quadratic on them.
-MAX_WHITESPACE_RUN = 256
 #: How many times parsing restarts after a runaway quote (each restart copies the rest).
 MAX_RESYNCS = 100
 
 _EMPTY: Mapping[str, str] = {}
 _LEADING_WS = re.compile(r"\s*")
-# What ``\s`` matches besides " ", "\r" and "\n" (a test checks the list is complete).
-OTHER_SPACES = (
-    "\t\x0b\x0c\x1c\x1d\x1e\x1f\x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006"
-    "\u2007\u2008\u2009\u200a\u2028\u2029\u202f\u205f\u3000"
-)
-_LONG_RUN = " " * (MAX_WHITESPACE_RUN + 1)
 _NEWLINE = re.compile(r"\r\n|\n|\r")
 # python-dotenv's grammar up to the first character of the value.
 _HEAD = re.compile(
@@ -147,16 +141,6 @@ class _Parser:
         return self.text.count("\n", start, end)
 
     def run(self) -> Fetched:
-        long_run = _find_long_run(self.text)
-        if long_run != -1:
-            line = 1 + self.breaks(0, long_run)
-            self.problem(
-                "dotenv_whitespace_run",
-                line,
-                f"a run of more than {MAX_WHITESPACE_RUN} spaces or tabs, which the dotenv"
-                " parser cannot handle efficiently; the file was not read",
-            )
-            return self.out
         text = self.text
         line, resyncs = 1, 0
         pos, bindings = self.bindings_from(0)
@@ -380,15 +364,3 @@ class _Parser:
                     " or in the environment"
                 )
                 problems[index] = replace(problems[index], message=message)
-
-
-def _find_long_run(text: str) -> int:
-    """Where the first run of more than ``MAX_WHITESPACE_RUN`` spaces/tabs starts, or -1.
-
-    Plain substring searches (a regex takes ~30 ns a character here): every other kind of
-    space is first replaced by " ", one for one, so offsets are kept.
-    """
-    for space in OTHER_SPACES:
-        if space in text:
-            text = text.replace(space, " ")
-    return text.find(_LONG_RUN)
