@@ -60,7 +60,7 @@ class VaultConnection:
         self._client: Any = None
         self._failed: tuple[Deadline, Failure] | None = None
         self._token_from = ""
-        self._token_valid: bool | None = None
+        self._token_valid: tuple[Deadline, str, bool | None] | None = None
         self._kv_versions: dict[str, int | None] = {}
         self._mount_locks: dict[str, threading.Lock] = {}
 
@@ -88,23 +88,30 @@ class VaultConnection:
         """GET ``/v1/{api_path}`` and return the decoded JSON; raise :class:`Failure`.
 
         A 403 is told apart with a token lookup: an invalid or expired token, or a policy
-        that does not allow reading ``api_path``.
+        that does not allow reading ``api_path``. A token obtained by login (AppRole,
+        Kubernetes) that has expired, as it does in a long-running process, is obtained
+        again once, and the read retried.
         """
         client = self._ready_client(deadline)
-        outcome = self._call(
-            lambda t: client.adapter.get(f"/v1/{quote(api_path)}", params=params, timeout=t),
-            deadline,
-        )
+        outcome = self._get(client, api_path, params, deadline)
         if not isinstance(outcome, Failure):
             return outcome
         if outcome.code == "vault_permission_denied":
             valid = self._check_token(client, deadline)
+            if valid is False and self.config.auth != "token":
+                client = self._login_again(client, deadline)
+                outcome = self._get(client, api_path, params, deadline)
+                if not isinstance(outcome, Failure):
+                    return outcome
+                valid = None if outcome.code != "vault_permission_denied" else True
             if valid is False:
                 raise Failure(
                     SourceDenied,
                     "vault_token_invalid",
                     f"permission denied: the token{self._token_from} is invalid or expired",
                 )
+            if outcome.code != "vault_permission_denied":
+                raise outcome
             checked = "" if valid else " (the token itself could not be checked)"
             outcome = outcome.with_reason(
                 f"permission denied by policy for read on {api_path}{checked}"
@@ -185,16 +192,58 @@ class VaultConnection:
             failure = failure.with_reason(f"{failure.reason}; VAULT_ADDR is not set")
         return failure  # the caller raises it outside any except block: nothing is chained
 
+    def _get(
+        self, client: Any, api_path: str, params: dict[str, Any] | None, deadline: Deadline
+    ) -> Any:
+        return self._call(
+            lambda t: client.adapter.get(f"/v1/{quote(api_path)}", params=params, timeout=t),
+            deadline,
+        )
+
     def _check_token(self, client: Any, deadline: Deadline) -> bool | None:
-        if self._token_valid is None:
-            outcome = self._call(
-                lambda t: client.adapter.get("/v1/auth/token/lookup-self", timeout=t), deadline
+        """Whether the client's token is valid (None: could not tell). Asked once per
+        resolution and token: a token that was valid an hour ago may have expired since."""
+        known = self._token_valid
+        if known is not None and known[0] is deadline and known[1] == client.adapter.token:
+            return known[2]
+        outcome = self._call(
+            lambda t: client.adapter.get("/v1/auth/token/lookup-self", timeout=t), deadline
+        )
+        valid: bool | None = None
+        if not isinstance(outcome, Failure):
+            valid = True
+        elif outcome.error is SourceDenied:
+            valid = False
+        self._token_valid = (deadline, client.adapter.token, valid)
+        return valid
+
+    def _login_again(self, expired: Any, deadline: Deadline) -> Any:
+        """Log in again after the login's token expired (once: parallel reads share it).
+
+        Raises:
+            Failure: ``vault_token_expired`` when logging in again fails, with the reason.
+        """
+        if not self._lock.acquire(timeout=deadline.remaining()):
+            raise self._timeout(deadline)
+        failed: Failure | None = None
+        try:
+            if self._client is expired:  # no other read has logged in again meanwhile
+                self._failed = None
+                try:
+                    self._login(deadline)
+                except Failure as failure:
+                    failed = failure
+        finally:
+            self._lock.release()
+        if failed is not None:  # raised here, outside the except block: nothing is chained
+            error = failed.error if failed.error is SourceUnavailable else SourceDenied
+            raise Failure(
+                error,
+                "vault_token_expired",
+                f"the token{self._token_from} has expired, and logging in again failed:"
+                f" {failed.reason}",
             )
-            if not isinstance(outcome, Failure):
-                self._token_valid = True
-            elif outcome.error is SourceDenied:
-                self._token_valid = False
-        return self._token_valid
+        return self._client
 
     def _ready_client(self, deadline: Deadline) -> Any:
         if self._client is not None and self._client.adapter.token:

@@ -25,6 +25,9 @@ from envguard.errors import (
     SourceUnavailable,
 )
 from envguard.sources._retry import Deadline
+from envguard.sources._vault_auth import VaultConnection
+from envguard.sources._vault_config import VaultConfig
+from envguard.sources._vault_errors import Failure
 from envguard.sources.base import BuildContext, Fetched
 from envguard.sources.vault import VaultSource
 from tests.integration._openbao import OpenBao
@@ -324,6 +327,67 @@ def test_approle_login(seeded: Seeded) -> None:
     table = {"auth": "approle", "role_id": seeded.role_id, "secret_id_env": "APP_SECRET_ID"}
     fetched = fetch(PATH, seeded.env(APP_SECRET_ID=seeded.secret_id), table)
     assert texts(fetched)["PORT"] == "5432"
+
+
+def _short_lived_role(seeded: Seeded, name: str, uses: int) -> tuple[str, str]:
+    """An AppRole whose tokens live one second, and a secret id good for ``uses`` logins."""
+    root = seeded.bao.client()
+    root.write_data(
+        f"auth/approle/role/{name}",
+        data={"token_policies": ["reader"], "token_ttl": "1s", "token_max_ttl": "1s"},
+    )
+    role_id = root.read(f"auth/approle/role/{name}/role-id")["data"]["role_id"]
+    data = {"num_uses": uses} if uses else {}
+    secret_id = root.write_data(f"auth/approle/role/{name}/secret-id", data=data)
+    return role_id, secret_id["data"]["secret_id"]
+
+
+def _wait_until_expired(connection: VaultConnection) -> None:
+    token = connection._client.adapter.token
+    lookup = connection._client.adapter
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            lookup.get("/v1/auth/token/lookup-self", timeout=2)
+        except Exception:
+            return
+        time.sleep(0.2)
+    pytest.fail(f"token {token[:6]}… did not expire")
+
+
+def test_an_expired_login_token_is_obtained_again_once(seeded: Seeded) -> None:
+    role_id, secret_id = _short_lived_role(seeded, "brief", uses=0)
+    config = VaultConfig(auth="approle", role_id=role_id, secret_id_env="SID")
+    connection = VaultConnection(seeded.env(SID=secret_id), config)
+    path = "secret/data/myapp/staging"
+    assert connection.read(path, Deadline(5))["data"]["data"]["PORT"] == 5432
+    first = connection._client.adapter.token
+    _wait_until_expired(connection)
+
+    # A long-running process reads again an hour later: one new login, then the read.
+    assert connection.read(path, Deadline(5))["data"]["data"]["PORT"] == 5432
+    assert connection._client.adapter.token != first
+
+
+def test_an_expired_login_token_that_cannot_be_renewed_is_reported_as_expired(
+    seeded: Seeded,
+) -> None:
+    role_id, secret_id = _short_lived_role(seeded, "once", uses=1)
+    config = VaultConfig(auth="approle", role_id=role_id, secret_id_env="SID")
+    connection = VaultConnection(seeded.env(SID=secret_id), config)
+    path = "secret/data/myapp/staging"
+    assert connection.read(path, Deadline(5))["data"]["data"]["PORT"] == 5432
+    _wait_until_expired(connection)
+
+    with pytest.raises(Failure) as failed:
+        connection.read(path, Deadline(5))
+
+    assert (failed.value.error, failed.value.code) == (SourceDenied, "vault_token_expired")
+    assert failed.value.reason == (
+        "the token from approle login has expired, and logging in again failed:"
+        " Vault refused the approle login at auth/approle (check role_id and the secret id)"
+    )
+    assert failed.value.__context__ is None
 
 
 def test_kubernetes_login(seeded: Seeded) -> None:
