@@ -16,12 +16,16 @@ A project problem names the file and position in its source and message
 from __future__ import annotations
 
 import codecs
+import collections
+import hashlib
 import os
 import re
 import stat
 import sys
+import threading
+from collections.abc import Callable, Hashable
 from pathlib import Path
-from typing import Any, Literal, NamedTuple
+from typing import Any, Generic, Literal, NamedTuple, TypeVar
 
 from envguard.errors import ProjectError
 from envguard.report import Problem
@@ -31,7 +35,9 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
 
-__all__ = ["FileKind", "TomlFile", "load_toml", "read_toml"]
+__all__ = ["FileKind", "TomlCache", "TomlFile", "load_toml", "read_toml"]
+
+T = TypeVar("T")
 
 FileKind = Literal["project", "schema"]
 
@@ -106,11 +112,73 @@ def load_toml(path: str | os.PathLike[str], *, code_prefix: FileKind = "project"
     return result
 
 
+class TomlCache(Generic[T]):
+    """What was built from TOML files, keyed by the file's path and *content*.
+
+    A key of modification time and size would serve a stale result after a same-size edit
+    made within the filesystem's timestamp granularity; reading a small file and hashing it
+    costs microseconds. The cache is bounded (the least recently used entry goes first),
+    holds no class alive beyond that bound, and is safe to share between threads.
+
+    Args:
+        size: how many results are kept.
+    """
+
+    def __init__(self, size: int = 64) -> None:
+        self._size = size
+        self._entries: collections.OrderedDict[tuple[Hashable, bytes], T] = (
+            collections.OrderedDict()
+        )
+        self._lock = threading.Lock()
+
+    def build(
+        self,
+        path: str | os.PathLike[str],
+        key: Hashable,
+        make: Callable[[TomlFile], T],
+        *,
+        code_prefix: FileKind = "project",
+    ) -> T:
+        """``make(file)`` for the file at ``path`` as it is now, or the result kept for the
+        same ``key`` and the same bytes.
+
+        Raises:
+            ProjectError: as :func:`load_toml`, or from ``make`` (which is then not kept).
+        """
+        shown = os.fspath(path)
+        read = _read(Path(shown))
+        if isinstance(read, _Failure):
+            raise ProjectError([_problem(shown, code_prefix, read)])
+        data, st = read
+        full = (key, hashlib.blake2b(data, digest_size=16).digest())
+        with self._lock:
+            hit = self._entries.get(full)
+            if hit is not None:
+                self._entries.move_to_end(full)
+                return hit
+        parsed = _parse(data, st)
+        if isinstance(parsed, _Failure):
+            raise ProjectError([_problem(shown, code_prefix, parsed)])
+        value = make(parsed)
+        with self._lock:
+            self._entries[full] = value
+            while len(self._entries) > self._size:
+                self._entries.popitem(last=False)
+        return value
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
 def _load(path: Path) -> TomlFile | _Failure:
     read = _read(path)
     if isinstance(read, _Failure):
         return read
-    data, st = read
+    return _parse(*read)
+
+
+def _parse(data: bytes, st: os.stat_result) -> TomlFile | _Failure:
     if data.startswith(codecs.BOM_UTF8):
         data = data[len(codecs.BOM_UTF8) :]
     try:

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from envguard._toml import read_toml
+from envguard._toml import TomlCache, read_toml
 from envguard.errors import ProjectError
 from envguard.report import Problem
 from envguard.sources import REGISTRY, BuildContext, Source, source_class
@@ -187,25 +187,17 @@ def load_project(path: str | os.PathLike[str] | None = None) -> Project:
 
 
 def _load_file(file: Path) -> Project:
-    try:
-        stat = file.stat()
-    except OSError:
-        return _parse_file(file)  # read_toml reports the reason
     # The path as given is part of the key: a relative path's Project keeps it (for
     # messages and base_dir), so it must not be shared with another working directory.
-    key = (str(file), str(file.absolute()), stat.st_mtime_ns, stat.st_size)
-    cached = _CACHE.get(key)
-    if cached is None:
-        cached = _CACHE[key] = _parse_file(file)
-    return cached
+    key = (str(file), str(file.absolute()))
+    return _CACHE.build(file, key, lambda toml: _parse_file(file, toml.data))
 
 
-#: Parsed project files by (path, mtime, size): ``load()`` in a loop reparses nothing.
-_CACHE: dict[tuple[str, str, int, int], Project] = {}
+#: Parsed project files by path and content: ``load()`` in a loop reparses nothing.
+_CACHE: TomlCache[Project] = TomlCache()
 
 
-def _parse_file(file: Path) -> Project:
-    data = read_toml(file)
+def _parse_file(file: Path, data: dict[str, Any]) -> Project:
     if file.name == "pyproject.toml":
         tool = data.get("tool")
         table = tool.get("envguard") if isinstance(tool, dict) else None

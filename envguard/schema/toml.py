@@ -52,17 +52,15 @@ Codes: ``schema_not_found``, ``schema_unreadable``, ``schema_syntax``, ``schema_
 
 from __future__ import annotations
 
-import collections
 import keyword
 import os
 import re
-import threading
 from pathlib import Path
 from typing import Any
 
 from pydantic import create_model
 
-from envguard._toml import load_toml
+from envguard._toml import TomlCache, TomlFile
 from envguard.errors import ProjectError
 from envguard.schema._toml_constraints import CONSTRAINTS, ITEM_TYPES, TYPES  # noqa: F401
 from envguard.schema._toml_problems import Problems, kind, show, unknown
@@ -78,12 +76,9 @@ __all__ = ["compile_schema"]
 TOP_KEYS = ("schema", "vars")
 SCHEMA_KEYS = ("description", "name")
 
-_CACHE_SIZE = 64
-
-_cache: collections.OrderedDict[tuple[str, int, int, str | None], type[Settings]] = (
-    collections.OrderedDict()
-)
-_cache_lock = threading.Lock()
+#: Compiled models by file (resolved path), content and
+#: environment: at most 64, so a process compiling many schemas does not keep them all.
+_cache: TomlCache[type[Settings]] = TomlCache(64)
 
 
 def compile_schema(path: str | os.PathLike[str], *, env: str | None = None) -> type[Settings]:
@@ -92,8 +87,7 @@ def compile_schema(path: str | os.PathLike[str], *, env: str | None = None) -> t
     Each ``[vars.NAME]`` becomes a field named ``name`` (lowercased) whose alias is ``NAME``,
     so ``Model.model_validate({"PORT": "3000"})`` reads the variable as written and
     ``Model()`` reads it from ``os.environ`` in any letter case. Models are cached per file
-    (resolved path, modification time and size) and environment, so repeated loads do not
-    recompile.
+    (its path and content) and environment, so repeated loads do not recompile.
 
     Args:
         path: the schema file; messages name it as given here.
@@ -106,24 +100,11 @@ def compile_schema(path: str | os.PathLike[str], *, env: str | None = None) -> t
     """
     shown = os.fspath(path)
     resolved = Path(shown).resolve()
-    try:
-        st = resolved.stat()
-    except OSError:
-        pass  # load_toml says why
-    else:
-        key = (str(resolved), st.st_mtime_ns, st.st_size, env)
-        with _cache_lock:
-            cached = _cache.get(key)
-            if cached is not None:
-                _cache.move_to_end(key)
-                return cached
-    file = load_toml(shown, code_prefix="schema")
-    model = _compile(file.data, Problems(shown, file.text.splitlines()), resolved, env)
-    with _cache_lock:
-        _cache[(str(resolved), file.stat.st_mtime_ns, file.stat.st_size, env)] = model
-        while len(_cache) > _CACHE_SIZE:
-            _cache.popitem(last=False)
-    return model
+
+    def make(file: TomlFile) -> type[Settings]:
+        return _compile(file.data, Problems(shown, file.text.splitlines()), resolved, env)
+
+    return _cache.build(shown, (str(resolved), env), make, code_prefix="schema")
 
 
 def _compile(doc: dict[str, Any], out: Problems, resolved: Path, env: str | None) -> type[Settings]:

@@ -456,7 +456,7 @@ def test_compiled_models_are_cached(
 def test_cache_notices_a_changed_file(tmp_path: pathlib.Path) -> None:
     path = write(tmp_path, "[vars.X]\n")
     model = compile_schema(path)
-    path.write_text("[vars.Y]\n", encoding="utf-8")  # same size: only mtime tells
+    path.write_text("[vars.Y]\n", encoding="utf-8")  # same size: the content tells
     stat = path.stat()
     os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000))
     changed = compile_schema(path)
