@@ -523,6 +523,10 @@ def _p(category: str, severity: str = "error") -> Problem:
         pytest.param([_p("validation"), _p("source")], 3, id="source-beats-invalid"),
         pytest.param([_p("source"), _p("validation")], 3, id="source-first"),
         pytest.param([_p("project"), _p("source"), _p("validation")], 2, id="project-beats-all"),
+        pytest.param([_p("unavailable")], 4, id="unavailable"),
+        pytest.param([_p("validation"), _p("unavailable")], 4, id="unavailable-beats-invalid"),
+        pytest.param([_p("unavailable"), _p("source")], 3, id="source-beats-unavailable"),
+        pytest.param([_p("unavailable"), _p("project")], 2, id="project-beats-unavailable"),
         pytest.param(
             [_p("project", "warning"), _p("validation")], 1, id="warning-category-ignored"
         ),
