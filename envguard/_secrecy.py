@@ -11,13 +11,23 @@ from __future__ import annotations
 import functools
 import re
 
-__all__ = ["is_secret", "looks_secret", "url_has_credentials"]
+__all__ = ["is_secret", "looks_secret", "portable_name", "url_has_credentials"]
 
 _SECRET_NAME = re.compile(
     r"(^|_)(SECRET|TOKEN|PASSWORD|PASSWD|PASS|KEY|PRIVATE_KEY|API_KEY|CREDENTIALS?)$",
     re.IGNORECASE,
 )
 _URL_CREDENTIALS = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://[^/@\s]*:[^/@\s]*@")
+
+
+_PORTABLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def portable_name(name: str) -> bool:
+    """Whether ``name`` is a portable variable name (POSIX: letters, digits, ``_``). A key
+    that is not may be a fragment of a pasted secret (``k+Zm9v/YmFy``): messages name its
+    line, never its text."""
+    return _PORTABLE.fullmatch(name) is not None
 
 
 @functools.lru_cache(maxsize=8192)

@@ -18,7 +18,7 @@ from typing import Any, NamedTuple
 from pydantic_settings import BaseSettings
 
 from envguard._implicit import implicit_sources
-from envguard._secrecy import is_secret
+from envguard._secrecy import is_secret, portable_name
 from envguard.errors import ConfigError, ProjectError, SourceError, SourceUnavailable
 from envguard.project import Project, load_project
 from envguard.report import Problem, Redactor, exit_code_for
@@ -27,7 +27,7 @@ from envguard.schema.loader import SchemaRef, load_schema
 from envguard.schema.view import Binding, Read, Row, SchemaView, view_of
 from envguard.sources._retry import Deadline
 from envguard.sources.base import Value
-from envguard.validate import validate
+from envguard.validate import source_problem, validate
 
 __all__ = [
     "Outcome",
@@ -142,7 +142,10 @@ class Outcome:
         every key of a file or secret store, and from the process environment only keys
         carrying the schema's ``env_prefix`` (PATH is not shown)."""
         view = self.view
-        return [k for k in relevant_keys(self) if view.field_of(k) is None]
+        # A key that is not a portable name is reported by its line only (it may be a
+        # fragment of a pasted secret): it is not listed by name.
+        keys = relevant_keys(self)
+        return [k for k in keys if view.field_of(k) is None and portable_name(k)]
 
 
 class Prepared(NamedTuple):
@@ -272,7 +275,8 @@ def evaluate_prepared(
     resolution = resolve(sources, env=name, deadline=deadline)
     checked = validate(model, resolution, env=name)
     scrub = checked.redactor.scrub_problem
-    problems = [scrub(p) for p in resolution.problems] + checked.problems
+    view = view_of(model)
+    problems = [scrub(source_problem(view, p)) for p in resolution.problems] + checked.problems
     if strict:  # every warning, from every source, is an error, with the same code
         problems = [replace(p, severity="error") for p in problems]
     # Settings built from an incomplete resolution (a source failed) are not valid settings.

@@ -16,18 +16,21 @@ import os
 import sysconfig
 import traceback
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Generic, TypeVar
 
 from pydantic import ValidationError
 from pydantic.errors import PydanticUserError
+from pydantic_core import PydanticKnownError
 from pydantic_settings import BaseSettings
 
-from envguard._secrecy import is_secret
+from envguard._secrecy import is_secret, portable_name
 from envguard.errors import ConfigError, ProjectError
 from envguard.report import Problem, Redactor
 from envguard.resolve import Resolution
+from envguard.schema.fields import model_field_names
 from envguard.schema.view import Binding, Read, Row, SchemaView, view_of
+from envguard.sources._dotenv_parse import undefined_hidden
 
 __all__ = ["Validated", "classify", "instantiate", "validate"]
 
@@ -127,6 +130,22 @@ def _origin_fields(value: Any) -> dict[str, Any]:
 #: Codes whose message a user's validator wrote: it may contain the value.
 _CUSTOM_CODES = frozenset({"value_error", "assertion_error"})
 
+
+def _pydantic_wrote(error: Mapping[str, Any]) -> bool:
+    """Whether pydantic itself wrote the error's message: a built-in error type rendered
+    from its own template. A ``PydanticCustomError`` (any type name, any message) or a
+    validator's ``ValueError`` was written by the user and may quote the value in any form
+    (upper-cased, sliced), which scrubbing exact copies cannot catch."""
+    code = str(error["type"])
+    if code in _CUSTOM_CODES:
+        return False
+    try:
+        expected = PydanticKnownError(code, error.get("ctx")).message()  # type: ignore[arg-type]
+    except Exception:  # noqa: BLE001 - not a built-in type: the user's own
+        return False
+    return bool(expected == error["msg"])
+
+
 _LENGTH_MESSAGES = {
     "too_short": "must have at least {min_length} {unit}",
     "string_too_short": "must have at least {min_length} {unit}",
@@ -201,7 +220,7 @@ def _errors(exc: ValidationError, view: SchemaView, read: Read, failed: set[str]
         if code == "extra_forbidden" and name:
             message += _did_you_mean(view, name)
         secret = (value is not None and value.sensitive) or (row is not None and row.secret)
-        if code in _CUSTOM_CODES and secret:
+        if secret and not _pydantic_wrote(error):
             # A validator's own message may echo the value in any form (upper-cased,
             # sliced): for a secret, say only that it failed.
             message = "failed the schema's validator (message hidden: the value is secret)"
@@ -279,6 +298,20 @@ def _undeclared(view: SchemaView, resolution: Resolution, read: Read) -> list[Pr
         if key not in reported or key in seen:
             continue
         seen.add(key)
+        if not portable_name(name):  # maybe a fragment of a pasted secret: its line only
+            where = value.origin.line
+            line = f" on line {where}" if where else ""
+            problems.append(
+                Problem(
+                    None,
+                    code="unknown_key",
+                    message=f"a key{line} that is not a valid variable name is not declared"
+                    " in the schema",
+                    severity="warning",
+                    **_origin_fields(value),
+                )
+            )
+            continue
         problems.append(
             Problem(
                 name,
@@ -291,16 +324,21 @@ def _undeclared(view: SchemaView, resolution: Resolution, read: Read) -> list[Pr
     return problems
 
 
-def _add_strings(redactor: Redactor, decoded: Any) -> None:
-    """Teach ``redactor`` every string key and value of a decoded JSON document."""
+def _add_strings(redactor: Redactor, decoded: Any, names: frozenset[str]) -> None:
+    """Teach ``redactor`` every string of a secret field's decoded JSON value: its values and
+    the keys of its dicts, which are data, but not the keys that name a nested model's
+    fields (``names``): scrubbing ``password`` out of ``db.password`` would hide where the
+    problem is."""
     todo = [decoded]
     while todo:
         item = todo.pop()
         if isinstance(item, str):
             redactor.add(item)
         elif isinstance(item, dict):
-            todo.extend(item)
-            todo.extend(item.values())
+            for key, value in item.items():
+                if isinstance(key, str) and key not in names:
+                    redactor.add(key)
+                todo.append(value)
         elif isinstance(item, list):
             todo.extend(item)
 
@@ -372,6 +410,19 @@ def _schema_code_failed(model: type[BaseSettings], exc: Exception) -> Problem:
     )
 
 
+def source_problem(view: SchemaView, problem: Problem) -> Problem:
+    """A source's problem as it may be shown once the schema's secrecy is known: a dotenv
+    reader cannot know that ``SIGNING`` is ``secret = true``, so an undefined reference it
+    quoted from the value is hidden here."""
+    if problem.code != "dotenv_undefined_variable" or not problem.key or problem.line is None:
+        return problem
+    row = view.field_of(problem.key)
+    if row is None or not row.secret:
+        return problem
+    message = f"{problem.file}:{problem.line}: {undefined_hidden(problem.key)}"
+    return replace(problem, message=message)
+
+
 def validate(model: type[M], resolution: Resolution, *, env: str) -> Validated[M]:
     """Validate ``resolution`` against ``model``; collect every problem at once.
 
@@ -393,7 +444,8 @@ def validate(model: type[M], resolution: Resolution, *, env: str) -> Validated[M
     for key, bindings in read.bindings.items():
         row = view.row_of_key(key)
         if row is not None and row.secret and isinstance(read.data.get(key), dict | list):
-            _add_strings(redactor, read.data[key])
+            annotation = view.model.model_fields[row.field].annotation
+            _add_strings(redactor, read.data[key], model_field_names(annotation))
         if row is not None and row.spec.deprecated and bindings:
             problems.append(
                 Problem(

@@ -178,6 +178,11 @@ def _secret_type(tp: Any) -> bool:
     return isinstance(tp, type) and issubclass(tp, SecretStr | SecretBytes | Secret)
 
 
+def _declared_secret(info: FieldInfo) -> bool:
+    extra = info.json_schema_extra
+    return isinstance(extra, Mapping) and extra.get("secret") is True
+
+
 def holds_secret(annotation: Any, seen: set[int] | None = None) -> bool:
     """Whether a ``SecretStr``/``SecretBytes``/``Secret`` appears anywhere in ``annotation``:
     inside ``Optional``, unions, lists, dicts and the fields of nested models, so secrecy
@@ -189,8 +194,33 @@ def holds_secret(annotation: Any, seen: set[int] | None = None) -> bool:
     if _secret_type(annotation) or _secret_type(typing.get_origin(annotation)):
         return True
     if _is_subclass(annotation, BaseModel):
-        return any(holds_secret(f.annotation, seen) for f in annotation.model_fields.values())
+        return any(
+            _declared_secret(f) or holds_secret(f.annotation, seen)
+            for f in annotation.model_fields.values()
+        )
     return any(holds_secret(arg, seen) for arg in typing.get_args(annotation))
+
+
+def model_field_names(annotation: Any, seen: set[int] | None = None) -> frozenset[str]:
+    """The field names and aliases of every model inside ``annotation``: the keys of a JSON
+    value that name fields, as opposed to the keys of a ``dict``, which are data."""
+    seen = set() if seen is None else seen
+    if id(annotation) in seen:
+        return frozenset()
+    seen.add(id(annotation))
+    names: set[str] = set()
+    if _is_subclass(annotation, BaseModel):
+        for name, info in annotation.model_fields.items():
+            names.add(name)
+            if isinstance(info.alias, str):
+                names.add(info.alias)
+            if isinstance(info.validation_alias, str):
+                names.add(info.validation_alias)
+            names |= model_field_names(info.annotation, seen)
+        return frozenset(names)
+    for arg in typing.get_args(annotation):
+        names |= model_field_names(arg, seen)
+    return frozenset(names)
 
 
 def build_spec(

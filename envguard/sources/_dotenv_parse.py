@@ -35,7 +35,7 @@ import re
 from collections.abc import Iterator, Mapping
 from dataclasses import replace
 
-from envguard._secrecy import looks_secret, url_has_credentials
+from envguard._secrecy import looks_secret, portable_name, url_has_credentials
 from envguard.report import Problem, Severity
 from envguard.sources._dotenv_expand import (
     MAX_EXPANDED_BYTES,
@@ -46,7 +46,7 @@ from envguard.sources._dotenv_expand import (
 from envguard.sources._dotenv_grammar import Binding, parse_stream
 from envguard.sources.base import Fetched, Origin, Value
 
-__all__ = ["parse_dotenv"]
+__all__ = ["parse_dotenv", "undefined_hidden"]
 
 #: How many times parsing restarts after a runaway quote (each restart copies the rest).
 MAX_RESYNCS = 100
@@ -66,6 +66,31 @@ _CLOSED_ON_LINE = {
 _KEY_LIKE = re.compile(r"[^\S\r\n]*(?:export[^\S\r\n]+)?[A-Za-z_][A-Za-z0-9_]*[^\S\r\n]*=")
 _BASE64_TAIL = re.compile(r"[A-Za-z0-9+/]+={1,2}\s*")
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# A line of a pasted base64 key or token, which the grammar reads as ``KEY=`` or ``KEY==``:
+# long, no "_", and either "+"/"/" or both letter cases with a digit (variable names are
+# not written so).
+_BASE64_KEY = re.compile(r"[A-Za-z0-9+/]{16,}")
+_MIXED = re.compile(r"(?=.*[a-z])(?=.*[A-Z])(?=.*[0-9])")
+
+
+def _pasted_line(key: str, value: str | None) -> bool:
+    if value not in ("", "=") or not _BASE64_KEY.fullmatch(key):
+        return False
+    return "+" in key or "/" in key or _MIXED.match(key) is not None
+
+
+_UNDEFINED_HINT = "; to keep ${ literally, single-quote the value"
+
+
+def undefined_hidden(key: str) -> str:
+    """The undefined-reference message that quotes nothing of the value: for a secret (the
+    reference's name sits inside the value, which may be a secret holding ``${``)."""
+    return f"{_named(key)} uses an undefined ${{…}} reference{_UNDEFINED_HINT}"
+
+
+def _named(key: str) -> str:
+    """How a message names ``key``: itself when it is a portable name, else by its line."""
+    return key if portable_name(key) else "the key on this line"
 
 
 def parse_dotenv(
@@ -123,6 +148,8 @@ class _Parser:
         key: str | None = None,
         severity: Severity = "error",
     ) -> None:
+        if key is not None and not portable_name(key):
+            key = None  # a fragment of a pasted secret, for all envguard knows: never shown
         self.out.problems.append(
             Problem(
                 key=key,
@@ -173,8 +200,8 @@ class _Parser:
                         self.problem(
                             "dotenv_inline_comment",
                             line_here,
-                            f'the unquoted value of {key} ends at " #": the rest of the line'
-                            ' is a comment; quote the value if it holds " #"',
+                            f'the unquoted value of {_named(key)} ends at " #": the rest of the'
+                            ' line is a comment; quote the value if it holds " #"',
                             key=key,
                             severity="warning",
                         )
@@ -235,18 +262,27 @@ class _Parser:
     def bind(
         self, key: str, value: str | None, start: int, line: int, end: int, multiline: bool
     ) -> None:
+        out = self.out.values
+        if _pasted_line(key, value):
+            self.problem(
+                "dotenv_syntax",
+                line,
+                "this line looks like part of a pasted key or token (base64), not KEY=value;"
+                " it was skipped (quote a multi-line value)",
+            )
+            return
         lines = self.lines
         previous = lines.get(key)
         lines[key] = line
-        if previous is not None:
+        if previous is not None and value is not None:
             self.problem(
                 "dotenv_duplicate_key",
                 line,
-                f"{key} is defined again (first on line {previous}); the last definition wins",
+                f"{_named(key)} is defined again (first on line {previous}); the last"
+                " definition wins",
                 key=key,
                 severity="warning",
             )
-        out = self.out.values
         if value is None:
             # The name is not echoed: a bare word may be a line of a pasted secret.
             # python-dotenv, docker's env-file format and dotenv-linter all read it as
@@ -279,8 +315,8 @@ class _Parser:
                     self.problem(
                         "dotenv_secret_interpolated",
                         line,
-                        f"{key} takes in ${{{name}}} from the process environment, whose name"
-                        f" looks secret; {key} is treated as secret from here on",
+                        f"{_named(key)} takes in ${{{name}}} from the process environment, whose"
+                        f" name looks secret; {_named(key)} is treated as secret from here on",
                         key=key,
                         severity="warning",
                     )
@@ -332,7 +368,7 @@ class _Parser:
         if exc.code == "poisoned":
             return  # it uses a key that failed, which is reported already
         if exc.code == "too_large":
-            message = f"{key} expands to more than {MAX_EXPANDED_BYTES} bytes"
+            message = f"{_named(key)} expands to more than {MAX_EXPANDED_BYTES} bytes"
             self.problem("dotenv_expansion_too_large", line, message, key=key)
             return
         if exc.code == "total_too_large":
@@ -341,15 +377,16 @@ class _Parser:
             )
             self.problem("dotenv_expansion_too_large", line, message, key=key)
             return
-        hint = "; to keep ${ literally, single-quote the value"
+        hint = _UNDEFINED_HINT
         for name in exc.names:
             if sensitive or not _IDENT.fullmatch(name):
                 # The name sits inside the value, which may be a secret holding "${".
-                message = f"{key} uses an undefined ${{…}} reference{hint}"
-                self.problem("dotenv_undefined_variable", line, message, key=key)
+                self.problem("dotenv_undefined_variable", line, undefined_hidden(key), key=key)
                 return
             self.undefined.append((len(self.out.problems), key, name, line))
-            message = f"{key} uses ${{{name}}}, which is not defined above this line or in the"
+            message = (
+                f"{_named(key)} uses ${{{name}}}, which is not defined above this line or in the"
+            )
             self.problem("dotenv_undefined_variable", line, f"{message} environment{hint}", key=key)
 
     def hint_forward_references(self) -> None:
@@ -359,8 +396,8 @@ class _Parser:
             later = self.lines.get(name)
             if later is not None and later > line:
                 message = (
-                    f"{self.file}:{line}: {key} uses ${{{name}}}, which is defined only later,"
-                    f" on line {later}; a value can use only keys defined above it"
+                    f"{self.file}:{line}: {_named(key)} uses ${{{name}}}, which is defined only"
+                    f" later, on line {later}; a value can use only keys defined above it"
                     " or in the environment"
                 )
                 problems[index] = replace(problems[index], message=message)
