@@ -296,9 +296,7 @@ def _side(side: _Side | None, secret: bool, scrub: _Both) -> KeySide:
 def _summary(outcome: Outcome, scrub: _Both) -> SideSummary:
     problems = tuple(scrub.scrub_problem(p) for p in outcome.problems)
     valid = not any(p.severity == "error" for p in problems)
-    complete = outcome.resolution.complete and not any(
-        p.severity == "error" and p.category == "source" for p in problems
-    )
+    complete = outcome.resolution.complete and not any(p.unread for p in problems)
     return SideSummary(outcome.env, valid, complete, problems)
 
 

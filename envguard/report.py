@@ -83,6 +83,11 @@ class Problem:
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
 
+    @property
+    def unread(self) -> bool:
+        """An error saying a source could not be read: it refused, or is unavailable."""
+        return self.severity == "error" and self.category in ("source", "unavailable")
+
     def __str__(self) -> str:
         # Sources often name themselves in their messages; say it once.
         where = f" ({self.source})" if self.source and self.source not in self.message else ""

@@ -231,8 +231,9 @@ def _errors(exc: ValidationError, view: SchemaView, read: Read, failed: set[str]
 
 
 def _case_clashes(view: SchemaView, resolution: Resolution) -> list[Problem]:
-    """A file that sets one variable under spellings differing only in case, when names
-    match case-insensitively: a warning naming both lines and the one whose value is used.
+    """A source (a file, a secret store) that sets one variable under spellings differing
+    only in case, when names match case-insensitively: a warning naming both and the one
+    whose value is used (and the only one ``run`` passes on).
 
     As pydantic-settings folds a file's keys (in the order each spelling first appears),
     the spelling that appears first *last* wins, which is not always the last line.
@@ -241,7 +242,7 @@ def _case_clashes(view: SchemaView, resolution: Resolution) -> list[Problem]:
         return []
     problems = []
     for layer in resolution.layers:
-        if layer.matching != "dotenv" or len(layer.values) < 2:
+        if layer.matching == "env" or len(layer.values) < 2:
             continue
         spellings: dict[str, list[str]] = {}
         for name in layer.values:
@@ -250,15 +251,22 @@ def _case_clashes(view: SchemaView, resolution: Resolution) -> list[Problem]:
             if len(names) < 2:
                 continue
             winner = layer.values[names[-1]]
-            where = ", ".join(f"{name} (line {layer.values[name].origin.line})" for name in names)
+            lines = [layer.values[name].origin.line for name in names]
+            shown = [
+                f"{name} (line {line})" if line else name
+                for name, line in zip(names, lines, strict=True)
+            ]
+            used = f"line {winner.origin.line}" if winner.origin.line else names[-1]
+            if not all(map(portable_name, names)):  # maybe pasted secrets: lines only
+                shown = [f"line {line}" for line in lines if line] or ["several keys"]
             message = (
-                f"is set as {where}, which name one variable (names are not case-sensitive);"
-                f" the value of line {winner.origin.line} is used"
+                f"is set as {', '.join(shown)}, which name one variable (names are not"
+                f" case-sensitive); the value of {used} is used"
             )
             problems.append(
                 Problem(
-                    names[-1],
-                    code="dotenv_case_clash",
+                    names[-1] if portable_name(names[-1]) else None,
+                    code="case_clash",
                     message=message,
                     severity="warning",
                     **_origin_fields(winner),

@@ -94,4 +94,4 @@ def _incomplete(drift: Drift, code: int, fmt: DiffFormat) -> int:
 
 def _is_failure(problem: Problem) -> bool:
     """A source that could not be read, or a project error found while building one."""
-    return problem.severity == "error" and problem.category in ("source", "project")
+    return problem.unread or (problem.severity == "error" and problem.category == "project")

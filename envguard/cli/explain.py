@@ -19,9 +19,10 @@ from envguard.cli._inspect import (
 from envguard.cli._inspect import scalar as _scalar
 from envguard.cli._options import EnvArg, ProjectOpt, SchemaOpt, TimeoutOpt
 from envguard.cli._render import emit, emit_error
+from envguard.docs._common import example_text
 from envguard.engine import evaluate
-from envguard.errors import ConfigError, ProjectError, SourceError
-from envguard.report import MASK, Problem, render_json, render_text
+from envguard.errors import ConfigError, ProjectError, SourceError, SourceUnavailable
+from envguard.report import MASK, Problem, exit_code_for, render_json, render_text
 from envguard.schema.fields import VarSpec
 
 __all__ = ["explain"]
@@ -48,14 +49,17 @@ def _unknown(view: Inspection, var: str) -> ConfigError:
         f"and no source sets it{hint}"
     )
     problem = Problem(var, None, "unknown_variable", message, category="project")
-    unread = [p for p in view.outcome.problems if p.category == "source"]
-    cls = SourceError if unread else ProjectError
+    unread = [p for p in view.outcome.problems if p.unread]
+    # VAR may be in the source that could not be read: that failure decides the exit code.
+    cls: type[ConfigError] = ProjectError
+    if unread:
+        cls = SourceUnavailable if exit_code_for(unread) == 4 else SourceError
     return cls([problem, *unread], env=view.outcome.env)
 
 
 def _schema(view: Inspection, line: Line, spec: VarSpec) -> dict[str, Any]:
     example = spec.example
-    if example is not None and view.is_secret(line):
+    if example is not None and (view.is_secret(line) or example_text(spec) is None):
         example = MASK
     return {
         "type": spec.type,

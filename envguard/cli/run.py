@@ -46,7 +46,20 @@ def child_environment(outcome: Outcome, base: Mapping[str, str] | None = None) -
     """envguard's own environment, then every resolved key (declared or not), then
     ``ENVGUARD_ENV``: the child sees exactly what was validated, secrets included."""
     environ = dict(os.environ if base is None else base)
-    environ.update((key, value.text) for key, value in outcome.resolution.values.items())
+    values = outcome.resolution.values
+    environ.update((key, value.text) for key, value in values.items())
+    # A variable the schema reads, set under several spellings (``DB_HOST`` and, from an SSM
+    # path, ``db_HOST``): the child gets only the spelling that was validated, the last set.
+    view = outcome.view
+    if not view.case_sensitive:
+        chosen: dict[str, str] = {}
+        for key in values:
+            if view.field_of(key) is not None:
+                chosen[view.norm(key)] = key
+        for key in list(environ):
+            norm = view.norm(key)
+            if norm in chosen and key != chosen[norm] and view.field_of(key) is not None:
+                del environ[key]
     environ["ENVGUARD_ENV"] = outcome.env
     return environ
 

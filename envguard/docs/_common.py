@@ -90,6 +90,16 @@ def _sorted_sets(value: Any) -> Any:
     return value
 
 
+def example_text(spec: VarSpec) -> str | None:
+    """The example as an environment string; None when there is none, or it must not be
+    shown: the variable is secret, or the example is a URL with credentials (``explain``
+    masks it by the same rule)."""
+    if spec.example is None or spec.is_secret:
+        return None
+    text = env_text(spec.example)
+    return None if url_has_credentials(text) else text
+
+
 def default_text(spec: VarSpec) -> str | None:
     """The default as an environment string; None when required, secret or credential-bearing."""
     if spec.required or spec.is_secret:

@@ -10,7 +10,7 @@ from envguard.docs._common import (
     GENERATED,
     constraint_texts,
     default_text,
-    env_text,
+    example_text,
     model_name,
     required_text,
     type_text,
@@ -54,8 +54,9 @@ def _block(model: type[BaseSettings], spec: VarSpec) -> list[str]:
     elif not spec.required and spec.default_value is not None:  # a secret, or has credentials
         status += " (default hidden)"
     out += _comment("; ".join([status, *(["secret"] if spec.is_secret else [])]))
-    if spec.example is not None:
-        out += _comment(f"example: {env_text(spec.example)}")
+    example = example_text(spec)
+    if example is not None:
+        out += _comment(f"example: {example}")
     if spec.deprecated:
         out += _comment(f"deprecated: {spec.deprecated}")
     if spec.required:  # with required_in: the schema was compiled for such an environment

@@ -17,6 +17,7 @@ from envguard.docs._common import (
     GENERATED,
     default_text,
     env_text,
+    example_text,
     item_type,
     model_doc,
     model_name,
@@ -79,8 +80,9 @@ def _property(model: type[BaseSettings], spec: VarSpec) -> dict[str, Any]:
     default = default_text(spec)
     if default is not None and spec.default_value is not None:
         prop["default"] = default
-    if spec.example is not None:
-        prop["examples"] = [env_text(spec.example)]
+    example = example_text(spec)
+    if example is not None:
+        prop["examples"] = [example]
     if spec.is_secret:
         prop["writeOnly"] = True
     if spec.deprecated:

@@ -8,7 +8,7 @@ from envguard.docs._common import (
     GENERATED,
     constraint_texts,
     default_text,
-    env_text,
+    example_text,
     model_doc,
     model_name,
     required_text,
@@ -84,7 +84,8 @@ def render_markdown(model: type[BaseSettings], *, title: str | None = None) -> s
             shown_default = "(hidden)"  # a secret, or a URL with credentials
         else:
             shown_default = _code(default) if default else '`""`'
-        example = "" if spec.example is None else env_text(spec.example)
+        example = example_text(spec)
+        shown_example = "" if spec.example is None else _code(example) if example else "(hidden)"
         cells = [
             _code(spec.name),
             _cell(type_text(model, spec)),
@@ -93,7 +94,7 @@ def render_markdown(model: type[BaseSettings], *, title: str | None = None) -> s
             _cell("; ".join(constraint_texts(spec))),
             "yes" if spec.is_secret else "no",
             _cell(spec.description or ""),
-            _code(example),
+            shown_example,
             _cell(spec.deprecated or ""),
         ]
         lines.append("| " + " | ".join(cells) + " |")

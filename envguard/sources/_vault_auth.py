@@ -15,7 +15,7 @@ import weakref
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TypeVar
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from envguard._imports import require
 from envguard.errors import SourceDenied, SourceError, SourceUnavailable
@@ -36,6 +36,22 @@ READ_CAP = 30.0
 _TRUE = {"1", "t", "T", "TRUE", "true", "True"}
 _FALSE = {"0", "f", "F", "FALSE", "false", "False"}
 _LOGIN_REFUSED = {"vault_bad_request", "vault_token_invalid", "vault_permission_denied"}
+
+
+def shown_url(address: str) -> str:
+    """``address`` as it may be printed: scheme, host, port and path only."""
+    try:
+        parts = urlsplit(address)
+        port = parts.port
+    except ValueError:  # not a URL envguard can take apart: show none of it
+        return "(an unparsable address)"
+    if not parts.scheme or not parts.netloc:
+        host = address.split("?", 1)[0].split("#", 1)[0].rpartition("@")[2]
+        return host
+    host = parts.hostname or ""
+    if ":" in host:
+        host = f"[{host}]"
+    return f"{parts.scheme}://{host}{f':{port}' if port is not None else ''}{parts.path}"
 
 
 class VaultConnection:
@@ -70,10 +86,10 @@ class VaultConnection:
 
     @property
     def shown_address(self) -> str:
-        """The address for messages: credentials in it (``http://user:pw@host``) removed."""
-        scheme, sep, rest = self.address.partition("://")
-        host = rest.rpartition("@")[2] if sep else self.address.rpartition("@")[2]
-        return f"{scheme}{sep}{host}" if sep else host
+        """The address for messages: scheme, host, port and path only. Credentials
+        (``http://user:pw@host``), a query string (``?token=…``) and a fragment are never
+        shown."""
+        return shown_url(self.address)
 
     @property
     def namespace(self) -> str | None:

@@ -632,3 +632,24 @@ def test_in_a_real_process(project: Path, command: list[str]) -> None:
         "OK: environment 'staging' is valid (3 variables from 1 source)\n",
         "",
     )
+
+
+@pytest.mark.usefixtures("slow_kind")
+def test_an_unavailable_source_gives_no_partial_diff_and_explain_reports_it(
+    cli: Runner, project: Path
+) -> None:
+    (project / "envguard.toml").write_text(
+        PROJECT
+        + '[env.remote]\nsources = [{ slow_cli = true }, { static = { PORT = "1" } }]\n'
+        + '[env.local]\nsources = [{ static = { PORT = "1" } }]\n'
+    )
+
+    diff = cli(["diff", "remote", "local", "--timeout", "0.3", "--format", "json"])
+    explain = cli(["explain", "NOPE", "remote", "--timeout", "0.3", "--format", "json"])
+
+    data = json.loads(diff.out)
+    assert (diff.code, data["complete"], data["exit_code"]) == (4, False, 4)
+    assert sorted(data) == ["a", "b", "complete", "exit_code"]  # no categories: no diff
+    assert explain.code == 4
+    codes = [p["code"] for p in json.loads(explain.out)["problems"]]
+    assert codes == ["unknown_variable", "source_timeout"]

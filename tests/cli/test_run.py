@@ -345,3 +345,42 @@ def test_an_environment_over_the_system_limit(envguard: Envguard, tmp_path: Path
     )
     assert "y" * 100 not in result.stderr
     assert_no_canary(result)
+
+
+def test_the_child_gets_only_the_validated_spelling_of_a_variable(tmp_path: Path) -> None:
+    (tmp_path / "schema.toml").write_text('[vars.PORT]\ntype = "int"\n')
+    (tmp_path / "envguard.toml").write_text(
+        'schema = "schema.toml"\n[env.dev]\nsources = [{ dotenv = ".env" }]\n'
+    )
+    (tmp_path / ".env").write_text("port=1\nPORT=2\nport=3\n")
+    script = (
+        "import os, json; print(json.dumps(sorted(k for k in os.environ if k.lower() == 'port')))"
+    )
+    env = {"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path)}
+
+    done = subprocess.run(
+        [sys.executable, "-m", "envguard", "run", "dev", "--", sys.executable, "-c", script],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == ["PORT"]
+    check = subprocess.run(
+        [sys.executable, "-m", "envguard", "check", "dev", "--format", "json"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    clash = [p for p in json.loads(check.stdout)["problems"] if p["code"] == "case_clash"]
+    assert [p["message"] for p in clash] == [
+        "is set as port (line 3), PORT (line 2), which name one variable (names are not"
+        " case-sensitive); the value of line 2 is used"
+    ]

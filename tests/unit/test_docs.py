@@ -264,3 +264,16 @@ def test_dotenv_quoting_round_trips(value: str, written: str) -> None:
     text = render_dotenv(One)
     assert f"\n{written}\n" in text
     assert _read_back(text)["X"] == value
+
+
+@pytest.mark.parametrize("ext", sorted(RENDERERS))
+def test_the_example_of_a_secret_variable_is_never_rendered(ext: str, tmp_path: Path) -> None:
+    # explain masks it; docs follows the same rule (docs/_common.example_text).
+    schema = tmp_path / "schema.toml"
+    schema.write_text(
+        '[vars.API_TOKEN]\ntype = "str"\nsecret = true\nexample = "tok-EXAMPLE-42"\n'
+        '[vars.PORT]\ntype = "int"\nexample = 8080\n'
+    )
+    text = RENDERERS[ext](compile_schema(schema))
+    assert "tok-EXAMPLE-42" not in text
+    assert "8080" in text

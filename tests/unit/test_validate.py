@@ -570,7 +570,7 @@ def test_spellings_that_differ_only_in_case_are_a_warning_naming_the_line_used(
     expected = Case()  # type: ignore[call-arg]
 
     outcome = evaluate(Case, project=None)
-    clashes = [p for p in outcome.problems if p.code == "dotenv_case_clash"]
+    clashes = [p for p in outcome.problems if p.code == "case_clash"]
 
     assert outcome.settings == expected
     assert [(p.severity, p.line, p.message) for p in clashes] == [

@@ -302,6 +302,10 @@ def test_missing_hvac_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
         ("http://admin:vaultpw99@127.0.0.1:1", "http://127.0.0.1:1"),
         ("https://token@vault.internal:8200/", "https://vault.internal:8200"),
         ("http://127.0.0.1:8200", "http://127.0.0.1:8200"),
+        ("http://127.0.0.1:1/v?token=vaultpw99", "http://127.0.0.1:1/v"),
+        ("http://127.0.0.1:1#vaultpw99", "http://127.0.0.1:1"),
+        ("http://u:vaultpw99@[::1]:1/p?x=vaultpw99#vaultpw99", "http://[::1]:1/p"),
+        ("http://127.0.0.1:99999999?vaultpw99", "(an unparsable address)"),
     ],
 )
 def test_credentials_in_the_address_are_never_shown(address: str, shown: str) -> None:
@@ -313,3 +317,4 @@ def test_credentials_in_the_address_are_never_shown(address: str, shown: str) ->
         VaultSource("app", connection=connection).fetch(Deadline(0.5))
     assert shown in str(info.value)
     assert "@" not in str(info.value)
+    assert "vaultpw99" not in str(info.value) + repr(info.value.problems)
