@@ -17,6 +17,7 @@ __all__ = [
     "MASK",
     "Problem",
     "Redactor",
+    "escape_unprintable",
     "exit_code_for",
     "render_github",
     "render_json",
@@ -169,9 +170,31 @@ def render_text(problems: Sequence[Problem], *, env: str | None = None) -> str:
     return "\n".join(lines)
 
 
+def _escape_line(text: str) -> str:
+    return "".join(
+        c
+        if c.isprintable() or c == "\t"
+        else c.encode("unicode_escape", "backslashreplace").decode()
+        for c in text
+    )
+
+
+def escape_unprintable(text: str) -> str:
+    """``text`` with every unprintable character but line breaks and tabs escaped."""
+    if text.isprintable():
+        return text
+    return "\n".join(_escape_line(line) for line in text.split("\n"))
+
+
 def render_json(payload: dict[str, Any]) -> str:
-    """Byte-stable JSON: sorted keys, two-space indent, trailing newline."""
-    return json.dumps(payload, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+    """Byte-stable JSON: sorted keys, two-space indent, trailing newline; any character a
+    terminal would act on is written as a ``\\u`` escape."""
+    text = json.dumps(payload, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+    if text.isprintable() or "".join(text.split("\n")).isprintable():
+        return text
+    return "".join(
+        c if c == "\n" or c.isprintable() else json.dumps(c, ensure_ascii=True)[1:-1] for c in text
+    )
 
 
 def _gh_escape(text: str, *, prop: bool = False) -> str:

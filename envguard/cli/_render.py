@@ -11,15 +11,29 @@ from typing import Any
 from envguard.cli._options import Format
 from envguard.engine import Outcome, exit_code_for, relevant_keys, source_statuses
 from envguard.errors import ConfigError
-from envguard.report import EXIT_UNAVAILABLE, Problem, render_github, render_json, render_text
+from envguard.report import (
+    EXIT_UNAVAILABLE,
+    Problem,
+    escape_unprintable,
+    render_github,
+    render_json,
+    render_text,
+)
 
 __all__ = ["counts", "emit", "emit_error", "outcome_payload", "render_outcome", "summary"]
 
 
-def emit(text: str, *, err: bool = False) -> None:
-    """Write ``text`` (with a trailing newline) to stdout, or stderr for diagnostics."""
+def emit(text: str, *, err: bool = False, escaped: bool = False) -> None:
+    """Write ``text`` (with a trailing newline) to stdout, or stderr for diagnostics.
+
+    Every character that is not printable, but for line breaks and tabs, is written
+    escaped (``\\x1b``): a key or value from a source can neither clear the terminal, nor
+    forge an ``error:`` line, nor (a lone surrogate) fail the write. ``escaped``: the
+    caller escaped what came from sources itself and adds its own colour codes (``diff``).
+    """
     stream = sys.stderr if err else sys.stdout
-    stream.write(text if text.endswith("\n") else text + "\n")
+    text = text if text.endswith("\n") else text + "\n"
+    stream.write(text if escaped else escape_unprintable(text))
 
 
 def counts(problems: list[Problem]) -> tuple[int, int]:

@@ -71,7 +71,8 @@ def diff(
     if fmt is DiffFormat.json:
         emit(render_json({**drift.to_dict(), "exit_code": code}))
     else:
-        emit(render_text(drift, colour=colour_enabled(sys.stdout)))
+        # Keys and values are escaped by render_text, which adds colour on a terminal.
+        emit(render_text(drift, colour=colour_enabled(sys.stdout)), escaped=True)
     return code
 
 

@@ -46,8 +46,10 @@ from envguard.sources._dotenv_expand import (
 from envguard.sources._dotenv_grammar import Binding, parse_stream
 from envguard.sources.base import Fetched, Origin, Value
 
-__all__ = ["parse_dotenv", "undefined_hidden"]
+__all__ = ["MAX_PROBLEMS", "parse_dotenv", "undefined_hidden"]
 
+#: The most problems reported for one file; the rest are counted in one more problem.
+MAX_PROBLEMS = 100
 #: How many times parsing restarts after a runaway quote (each restart copies the rest).
 MAX_RESYNCS = 100
 
@@ -138,6 +140,7 @@ class _Parser:
         self.expander = Expander(_EMPTY if environ is None else environ, self.out.values)
         self.lines: dict[str, int] = {}  # key -> line of its latest definition
         self.undefined: list[tuple[int, str, str, int]] = []  # problem index, key, name, line
+        self.suppressed = 0
 
     def problem(
         self,
@@ -148,6 +151,9 @@ class _Parser:
         key: str | None = None,
         severity: Severity = "error",
     ) -> None:
+        if len(self.out.problems) >= MAX_PROBLEMS:
+            self.suppressed += 1
+            return
         if key is not None and not portable_name(key):
             key = None  # a fragment of a pasted secret, for all envguard knows: never shown
         self.out.problems.append(
@@ -208,6 +214,20 @@ class _Parser:
                 line += breaks
                 pos = end
         self.hint_forward_references()
+        if self.suppressed:
+            errors = any(p.severity == "error" for p in self.out.problems)
+            self.out.problems.append(
+                Problem(
+                    key=None,
+                    source=self.source,
+                    code="dotenv_more_problems",
+                    message=f"{self.file}: {self.suppressed} more problems in this file"
+                    f" are not shown (the first {MAX_PROBLEMS} are)",
+                    severity="error" if errors else "warning",
+                    category="validation",
+                    file=self.file,
+                )
+            )
         return self.out
 
     def bindings_from(self, pos: int) -> tuple[int, Iterator[Binding]]:

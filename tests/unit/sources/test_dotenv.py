@@ -958,3 +958,19 @@ def test_interpolating_a_secret_looking_process_variable_warns_and_makes_the_val
         "DIR": False,
     }
     assert CANARY not in repr(fetched.problems)
+
+
+def test_problems_per_file_are_capped_and_the_rest_counted() -> None:
+    from envguard.sources._dotenv_parse import MAX_PROBLEMS
+
+    text = "A=1\n" + "not a line\n" * 5000 + "B=2\n"
+    fetched = parse(text)
+
+    assert values(fetched) == {"A": "1", "B": "2"}
+    assert len(fetched.problems) == MAX_PROBLEMS + 1
+    last = fetched.problems[-1]
+    assert (last.code, last.severity, last.line) == ("dotenv_more_problems", "error", None)
+    assert last.message == (
+        f".env: {5000 - MAX_PROBLEMS} more problems in this file are not shown"
+        f" (the first {MAX_PROBLEMS} are)"
+    )
