@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import logging
+import math
 import os
-from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from typing import TYPE_CHECKING, TypeVar, overload
 
 from pydantic_settings import BaseSettings
@@ -13,6 +14,8 @@ from envguard.engine import Outcome, Prepared, evaluate, evaluate_prepared, prep
 from envguard.errors import ProjectError
 from envguard.project import load_project
 from envguard.report import Problem
+from envguard.sources._bounded import Calls, Unfinished
+from envguard.sources._retry import Deadline
 
 if TYPE_CHECKING:
     from envguard.diffing import Drift
@@ -115,14 +118,25 @@ def evaluate_both(
             failed.add(error.env)
     outcomes: list[Outcome] = []
     if not problems:
-        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="envguard-diff") as pool:
-            futures = [pool.submit(evaluate_prepared, p, timeout=timeout) for p in prepared]
-        for future in futures:
-            try:
-                outcomes.append(future.result())
-            except ProjectError as error:
-                problems.extend(error.problems)
-                failed.add(error.env)
+        # Daemon workers (the one deadline primitive): a Ctrl-C is not held up by a side still
+        # reading a remote source. Each side is bounded by its own deadline; this one only
+        # guards against a side that never returns.
+        seconds = timeout if timeout is not None and math.isfinite(timeout) else proj.deadline
+        calls = Calls(
+            [partial(evaluate_prepared, p, timeout=timeout) for p in prepared],
+            Deadline(min(seconds, 86_400.0) + 30.0),
+            name="envguard-diff",
+        )
+        for result in calls.wait():
+            if isinstance(result, ProjectError):
+                problems.extend(result.problems)
+                failed.add(result.env)
+            elif isinstance(result, BaseException):
+                raise result
+            elif isinstance(result, Unfinished):
+                raise RuntimeError("an environment was still being evaluated past its deadline")
+            else:
+                outcomes.append(result)
     if problems:
         env = failed.pop() if len(failed) == 1 else None
         raise ProjectError(list(dict.fromkeys(problems)), env=env)  # one schema error, not two

@@ -8,7 +8,10 @@ interpreter exit.
 
 from __future__ import annotations
 
+import os
+import sys
 import time
+import traceback
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import NamedTuple
@@ -190,14 +193,18 @@ def _failure_problems(source: Source, exc: BaseException) -> list[Problem]:
             )
         ]
     # An unexpected exception from a source: report its type only; its message could
-    # carry a value.
+    # carry a value. ENVGUARD_DEBUG=1 prints its traceback, as the message promises (the
+    # user asked for it, knowing it may show values).
+    if os.environ.get("ENVGUARD_DEBUG") == "1":
+        sys.stderr.write(f"envguard: debug: {source.describe()} failed:\n")
+        traceback.print_exception(exc, file=sys.stderr)
     return [
         Problem(
             key=None,
             source=source.describe(),
             code="source_failed",
             message=f"{source.describe()}: failed unexpectedly ({type(exc).__name__}); "
-            "set ENVGUARD_DEBUG=1 for details",
+            "set ENVGUARD_DEBUG=1 to print its traceback (it may show values)",
             category="source",
         )
     ]

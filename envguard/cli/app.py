@@ -71,9 +71,8 @@ def run(argv: Sequence[str] | None = None) -> int:
         result = command.main(args=args, prog_name="envguard", standalone_mode=False)
     except typer.Exit as stop:
         return stop.exit_code
-    except typer.Abort:
-        sys.stderr.write("envguard: aborted\n")
-        return 130
+    except (typer.Abort, KeyboardInterrupt):
+        return 130  # envguard.cli.main ends the process at once, with one line
     except typer.TyperException as error:
         # Usage errors (unknown option, missing argument): typer prints them.
         show = getattr(error, "show", None)
@@ -100,5 +99,7 @@ def run(argv: Sequence[str] | None = None) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> NoReturn:
-    """The console script's entry point."""
-    sys.exit(run(argv))
+    """The console script's entry point (see :func:`envguard.cli.main`)."""
+    from envguard.cli import main as entry
+
+    entry(argv)

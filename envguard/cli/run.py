@@ -117,6 +117,22 @@ def _fail(message: str, code: int) -> int:
     return code
 
 
+def _interpreter(path: str) -> str | None:
+    """The program named by the ``#!`` line of the script at ``path``, if it has one."""
+    try:
+        with open(path, "rb") as script:
+            head = script.read(256)
+    except OSError:
+        return None
+    if not head.startswith(b"#!"):
+        return None
+    words = head[2:].split(b"\n", 1)[0].split()
+    if not words:
+        return None
+    shown = words[0].decode("utf-8", "replace")
+    return shown if shown.isprintable() else repr(shown)
+
+
 def _spawn(path: str, argv: list[str], environ: dict[str, str]) -> int:
     """Run CMD as a child and return its status: Windows has no exec that keeps the PID."""
     import subprocess
@@ -186,6 +202,10 @@ def run(
         # Only the errno is shown: the exception's text names no value, but stay terse.
         reason = os.strerror(exc.errno) if exc.errno else type(exc).__name__
         if exc.errno == errno.ENOENT:
+            interpreter = _interpreter(path)
+            if interpreter is not None:  # the file exists: its #! line names a missing program
+                message = f"cannot execute {name}: its interpreter {interpreter} was not found"
+                return _fail(message, EXIT_CANNOT_EXECUTE)
             return _fail(f"command not found: {name}", EXIT_NOT_FOUND)
         if exc.errno == errno.E2BIG:
             return _fail(f"cannot execute {name}: the environment is too large", 1)

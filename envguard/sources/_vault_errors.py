@@ -268,6 +268,15 @@ def translate(exc: BaseException, addr: str, deadline: Deadline) -> Failure:
         if "sealed" in said:
             return failure.with_reason(f"Vault at {addr} is sealed")
         return Failure(SourceUnavailable, "vault_unavailable", f"Vault at {addr} is unavailable")
+    if rule.code == "vault_not_found" and getattr(exc, "json", None) is None:
+        # Vault answers a 404 with a JSON body holding "errors"; without one the server is
+        # something else (a web server, a proxy's error page): say what was seen.
+        return Failure(
+            SourceError,
+            "vault_not_vault",
+            f"the server at {addr} answered 404 without a Vault error body:"
+            " is VAULT_ADDR the address of a Vault server?",
+        )
     if rule.code == "vault_not_found":
         failure.hint = "no_route" if "no handler for route" in said else None
         failure.hint = failure.hint or _not_found_hint(getattr(exc, "json", None))

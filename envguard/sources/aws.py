@@ -231,6 +231,14 @@ class AwsSecretSource(_AwsSource):
     def _result(self, found: SecretText | Failure) -> Fetched | ConfigError:
         what = f"secret {self.secret_id!r}"
         if isinstance(found, Failure):
+            ref = self.ref
+            if ref.version_id or ref.version_stage:
+                # Not found may mean the secret or only the version asked for: name both.
+                pinned = f"version {ref.version_id!r}" if ref.version_id else None
+                pinned = pinned or f"version stage {ref.version_stage!r}"
+                return found.error(
+                    source=self.describe(), what=f"{what} at {pinned}", action=_GET_ACTION
+                )
             return found.error(source=self.describe(), what=what, action=_GET_ACTION)
         if found.text is None:
             return self._shape("is binary; envguard reads only text (SecretString) secrets")

@@ -384,3 +384,27 @@ def test_the_child_gets_only_the_validated_spelling_of_a_variable(tmp_path: Path
         "is set as port (line 3), PORT (line 2), which name one variable (names are not"
         " case-sensitive); the value of line 2 is used"
     ]
+
+
+def test_a_script_whose_interpreter_is_missing_is_not_command_not_found(tmp_path: Path) -> None:
+    (tmp_path / "schema.toml").write_text('[vars.PORT]\ntype = "int"\ndefault = 1\n')
+    (tmp_path / "envguard.toml").write_text('schema = "schema.toml"\n[env.dev]\nsources = []\n')
+    script = tmp_path / "tool.sh"
+    script.write_text("#!/nonexistent/bin/interp -x\necho hi\n")
+    script.chmod(0o755)
+
+    done = subprocess.run(
+        [sys.executable, "-m", "envguard", "run", "dev", "--", str(script)],
+        cwd=tmp_path,
+        env={"PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert done.returncode == 126
+    assert done.stderr == (
+        f"envguard: cannot execute {script}: its interpreter /nonexistent/bin/interp"
+        " was not found\n"
+    )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -133,3 +134,55 @@ def test_health_returns_and_the_process_exits_within_the_timeout(kind: str, tmp_
     status = json.loads(out)
     assert status["status"] == "degraded"  # GREETING has a default: valid, a source down
     assert [s["code"] for s in status["sources"]] == [TIMEOUT_CODES[kind]]
+
+
+@pytest.mark.parametrize("command", ["check", "show", "diff", "run"])
+# 0.15 s: while typer and pydantic load (Python's own start-up and ``import envguard``, the
+# first ~40 ms, come before any envguard code can handle the signal).
+@pytest.mark.parametrize("after", [0.15, 1.0], ids=["while-importing", "while-reading"])
+def test_ctrl_c_ends_every_command_at_once_with_130_and_no_traceback(
+    command: str, after: float, tmp_path: Path
+) -> None:
+    server = StallingServer("silent")
+    try:
+        root = _project(tmp_path / "project", "vault")
+        (root / "envguard.toml").write_text(
+            (root / "envguard.toml").read_text() + "[env.local]\nsources = []\n"
+        )
+        env = _environ("vault", server, tmp_path)
+        args = {
+            "check": ["check", "remote"],
+            "show": ["show", "remote"],
+            "diff": ["diff", "remote", "local"],
+            "run": ["run", "remote", "--timeout", "20", "--", sys.executable, "-c", "pass"],
+        }[command]
+        if command != "run":
+            args += ["--timeout", "20"]
+        process = subprocess.Popen(
+            [sys.executable, "-m", "envguard", *args],
+            cwd=root,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        time.sleep(after)
+        process.send_signal(signal.SIGINT)
+        start = time.monotonic()
+        time.sleep(0.05)
+        process.send_signal(signal.SIGINT)  # a second Ctrl-C changes nothing
+        try:
+            _, err = process.communicate(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.communicate()
+            pytest.fail(f"{command} still running 10 s after Ctrl-C")
+        seconds = time.monotonic() - start
+    finally:
+        server.close()
+
+    assert process.returncode in (130, -signal.SIGINT), err
+    assert seconds < 2.0, f"{command} took {seconds:.2f}s to stop"
+    assert "Traceback" not in err
+    if process.returncode == 130:
+        assert err.endswith("envguard: interrupted\n"), err

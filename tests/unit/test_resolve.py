@@ -254,13 +254,27 @@ def test_an_unexpected_exception_is_reported_by_type_only(cls: type[FakeSource])
             "vault secret/app",
             "source_failed",
             "vault secret/app: failed unexpectedly (RuntimeError); "
-            "set ENVGUARD_DEBUG=1 for details",
+            "set ENVGUARD_DEBUG=1 to print its traceback (it may show values)",
             category="source",
         )
     ]
     assert CANARY not in repr(result.problems)
     assert CANARY not in repr(result.statuses)
     assert texts(result) == {"A": ("1", "static")}
+
+
+def test_envguard_debug_prints_the_traceback_it_promises(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    boom = FakeSource("vault secret/app", error=RuntimeError("boom-detail"))
+    resolve([boom], env="dev", deadline=5)
+    assert capsys.readouterr().err == ""
+
+    monkeypatch.setenv("ENVGUARD_DEBUG", "1")
+    resolve([boom], env="dev", deadline=5)
+    err = capsys.readouterr().err
+    assert err.startswith("envguard: debug: vault secret/app failed:\nTraceback")
+    assert "RuntimeError: boom-detail" in err
 
 
 # --- concurrency and the deadline ----------------------------------------------------------

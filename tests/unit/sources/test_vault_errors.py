@@ -150,10 +150,22 @@ def _vault_error(status: int, **kwargs: Any) -> hvac.exceptions.VaultError:
             None,
         ),
         (
-            _vault_error(404, errors=["no handler for route 'x/data/y'"]),
+            _vault_error(
+                404,
+                errors=["no handler for route 'x/data/y'"],
+                json={"errors": ["no handler for route 'x/data/y'"]},
+            ),
             "vault_not_found",
             "nothing found at this path (404)",
             "no_route",
+        ),
+        (
+            # A 404 whose body is not Vault's JSON: another server at VAULT_ADDR.
+            _vault_error(404, text="<html>Not Found</html>"),
+            "vault_not_vault",
+            "the server at A answered 404 without a Vault error body: is VAULT_ADDR the"
+            " address of a Vault server?",
+            None,
         ),
         (
             _vault_error(404, errors=[], json={"warnings": ["Invalid path for a versioned K/V"]}),
