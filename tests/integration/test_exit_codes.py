@@ -314,3 +314,38 @@ def test_the_schema_code_failure_names_the_users_file_line_and_exception_type(
         f"codes_schema.py:{line}: the schema's code raised RuntimeError in _not_the_boom() "
         "while validating Settings (its message is not shown: it may quote a value)"
     )
+
+
+def test_a_lone_surrogate_or_control_character_from_a_secret_store_is_printed_escaped(
+    moto: MotoServer, aws_env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import os
+    import subprocess
+
+    base = f"/odd{uuid.uuid4().hex}"
+    ssm = moto.client("ssm")
+    # SSM String parameters are not secret, so show prints them: the hostile characters
+    # reach the output path.
+    ssm.put_parameter(Name=f"{base}/PLAIN", Value="a\udc80b\x1b[2Jc", Type="String")
+    ssm.put_parameter(Name=f"{base}/PORT", Value="1", Type="String")
+    (tmp_path / "schema.toml").write_text('[vars.PORT]\ntype = "int"\n[vars.PLAIN]\ntype = "str"\n')
+    (tmp_path / "envguard.toml").write_text(
+        f'schema = "schema.toml"\n[env.dev]\nsources = [{{ aws_ssm = "{base}/" }}]\n'
+    )
+    env = {**aws_env, "PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path)}
+    for args in (["show", "dev"], ["show", "dev", "--format", "json"], ["check", "dev"]):
+        done = subprocess.run(
+            [sys.executable, "-m", "envguard", *args],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            timeout=60,
+            check=False,
+        )
+        output = done.stdout + done.stderr
+        assert b"Traceback" not in output, args
+        assert b"\x1b" not in output, args
+        output.decode("utf-8")  # valid UTF-8: the lone surrogate was escaped
+        assert done.returncode in (0, 1), (args, output)
+        if args[0] == "show":
+            assert b"\\udc80" in output, output  # shown, escaped

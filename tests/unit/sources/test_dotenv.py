@@ -974,3 +974,27 @@ def test_problems_per_file_are_capped_and_the_rest_counted() -> None:
         f".env: {5000 - MAX_PROBLEMS} more problems in this file are not shown"
         f" (the first {MAX_PROBLEMS} are)"
     )
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.text(max_size=40),
+            st.sampled_from(
+                ['A="', "A='", "export ", "${", "${A:-", "#", " #", "\\", "=", "\r", "\ufeff"]
+            ),
+            st.binary(max_size=20).map(lambda b: b.decode("latin-1")),
+        ),
+        max_size=30,
+    ).map("\n".join)
+)
+def test_fuzzed_files_never_crash_and_never_echo_an_unquoted_secret(text: str) -> None:
+    environ = {"AWS_SECRET_ACCESS_KEY": CANARY}
+    fetched = parse_dotenv(
+        text + f"\nPASSWORD={CANARY}\n", file=".env", source="dotenv .env", environ=environ
+    )
+    assert len(fetched.problems) <= 101
+    for problem in fetched.problems:
+        assert CANARY not in problem.message
+        assert problem.line is None or problem.line >= 1
