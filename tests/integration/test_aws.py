@@ -215,11 +215,27 @@ def test_missing_secret(aws_env: dict[str, str]) -> None:
     batched, versioned = fetch_all(
         secrets_from([{"aws_secret": name}, {"aws_secret": name, "version_stage": "X"}], ctx)
     )
-    for result in (batched, versioned):
+    # A pinned version names the version too: either it or the secret may be missing.
+    pinned = {"": "", "X": " at version stage 'X'"}
+    for result, stage in ((batched, ""), (versioned, "X")):
         problem = only_problem(result, SourceNotFound)
         assert problem.code == "aws_not_found"
-        assert problem.message == f"secret {name!r} does not exist (ResourceNotFoundException)"
+        assert problem.message == (
+            f"secret {name!r}{pinned[stage]} does not exist (ResourceNotFoundException)"
+        )
         assert problem.source == f"aws-secrets-manager {name} (us-east-1)"
+
+
+def test_a_missing_version_stage_of_an_existing_secret_names_the_stage(
+    moto: MotoServer, aws_env: dict[str, str]
+) -> None:
+    name = unique("app/staged")
+    moto.client("secretsmanager").create_secret(Name=name, SecretString='{"A": "1"}')
+    (result,) = fetch_all(
+        secrets_from([{"aws_secret": name, "version_stage": "AWSPREVIOUS"}], context(aws_env))
+    )
+    problem = only_problem(result, SourceNotFound)
+    assert problem.message.startswith(f"secret {name!r} at version stage 'AWSPREVIOUS' ")
 
 
 def test_secret_scheduled_for_deletion(moto: MotoServer, aws_env: dict[str, str]) -> None:
