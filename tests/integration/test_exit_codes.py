@@ -15,7 +15,6 @@ from __future__ import annotations
 import http.server
 import json
 import sys
-import threading
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -26,6 +25,7 @@ import pytest
 
 import envguard
 from envguard.cli.app import run
+from tests.integration._http import serving
 from tests.integration._moto import MotoServer
 from tests.integration._openbao import OpenBao
 
@@ -98,13 +98,8 @@ class _Throttling(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def throttling() -> Iterator[str]:
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Throttling)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    server.server_close()
-    thread.join(5)
+    with serving(_Throttling) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,6 @@ import base64
 import http.server
 import json
 import secrets
-import threading
 import time
 from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -30,6 +29,7 @@ from envguard.sources._vault_config import VaultConfig
 from envguard.sources._vault_errors import Failure
 from envguard.sources.base import BuildContext, Fetched
 from envguard.sources.vault import VaultSource
+from tests.integration._http import serving
 from tests.integration._openbao import OpenBao
 from tests.integration._stalling import StallingServer
 
@@ -116,13 +116,8 @@ class _TokenReview(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture(scope="module")
 def tokenreview_api() -> Iterator[str]:
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _TokenReview)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    server.server_close()
-    thread.join(5)
+    with serving(_TokenReview) as url:
+        yield url
 
 
 # --- the seeded server -------------------------------------------------------------------
