@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 from pydantic_settings import BaseSettings
 
-from envguard.cli._atomic import write_atomic
+from envguard.cli._atomic import MAX_READ_BYTES, NotRegularFile, read_regular, write_atomic
 from envguard.cli._options import Format, ProjectOpt, SchemaOpt, TimeoutOpt
 from envguard.cli._render import emit, emit_error
 from envguard.engine import load_model
@@ -47,6 +47,14 @@ def _render(model: type[BaseSettings], fmt: DocsFormat, title: str | None) -> st
     return render_markdown(model, title=title)
 
 
+def _up_to_date(current: bytes | None, data: bytes) -> bool:
+    """A checkout with CRLF line endings (git autocrlf) is still up to date; a file larger
+    than ``MAX_READ_BYTES`` (read no further) is not."""
+    if current is None or len(current) > MAX_READ_BYTES:
+        return False
+    return current.replace(b"\r\n", b"\n") == data
+
+
 def _command_line(fmt: DocsFormat, **options: str | Path | None) -> str:
     """The ``envguard docs …`` line that regenerates the file, for the ``--check`` hint."""
     args = ["envguard", "docs"]
@@ -66,7 +74,11 @@ def docs(
     ] = DocsFormat.markdown,
     output: Annotated[
         Path | None,
-        typer.Option("--output", "-o", help="Write to FILE (atomically) instead of stdout."),
+        typer.Option(
+            "--output",
+            "-o",
+            help="Write to FILE (atomically) instead of stdout; its directory must exist.",
+        ),
     ] = None,
     check: Annotated[
         bool, typer.Option("--check", help="Exit 1 if --output FILE is missing or out of date.")
@@ -104,13 +116,13 @@ def docs(
         return 0
     data = text.encode("utf-8")
     try:
-        current: bytes | None = output.read_bytes()
-    except FileNotFoundError:
-        current = None
+        current = read_regular(output)
+    except NotRegularFile as exc:  # a FIFO, device or directory: neither read nor replaced
+        verb = "read" if check else "write"
+        return emit_error(_io_problem("output_not_a_file", verb, output, exc), Format.text)
     except OSError as exc:
         return emit_error(_io_problem("output_unreadable", "read", output, exc), Format.text)
-    # A checkout with CRLF line endings (git autocrlf) is still up to date.
-    if current is not None and current.replace(b"\r\n", b"\n") == data:
+    if _up_to_date(current, data):
         emit(f"envguard: {output} is up to date", err=True)
         return 0
     if check:

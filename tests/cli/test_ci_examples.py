@@ -47,6 +47,7 @@ def quickstart(project_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """A copy of the quick-start project, without generated docs, in a clean environment."""
     shutil.copytree(QUICKSTART, project_dir, dirs_exist_ok=True)
     (project_dir / "docs" / "ENV.md").unlink(missing_ok=True)
+    (project_dir / "docs").mkdir(exist_ok=True)  # docs --output never creates a directory
     schema = tomllib.loads((project_dir / "schemas" / "app.toml").read_text("utf-8"))
     for name in schema["vars"]:
         monkeypatch.delenv(name, raising=False)  # the process environment is a source

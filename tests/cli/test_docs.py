@@ -96,6 +96,7 @@ def test_unknown_env_is_a_usage_error(cli: Runner, project: Path) -> None:
 
 
 def test_output_writes_the_file(cli: Runner, project: Path) -> None:
+    (project / "docs").mkdir()  # never created: see test_docs_output.py
     result = cli(["docs", "--output", "docs/ENV.md"])
     assert (result.code, result.out, result.err) == (0, "", "envguard: wrote docs/ENV.md\n")
     assert (project / "docs" / "ENV.md").read_text() == MARKDOWN
